@@ -1,0 +1,113 @@
+"""Synthetic stand-ins: same shapes, dtypes and label ranges as the real datasets.
+
+Used only when no real copy exists *and* quick mode is on or the caller asks for it. They are
+deterministic (fixed seeds) and learnable — every class has its own structure, so training curves
+move — but they are not the real data, and every load announces that in one loud line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def announce(name: str, reason: str) -> None:
+    print(
+        f"!!! SYNTHETIC STAND-IN for {name} ({reason}): shapes and dtypes match the real data, "
+        "but it is made-up data and every number computed from it means nothing. "
+        "Run `make data` to see how to get the real files. !!!",
+        flush=True,
+    )
+
+
+def _smooth_prototypes(rng, n: int, shape: tuple[int, ...], coarse: int = 4) -> np.ndarray:
+    """n smooth random images in [0, 1]: random low-resolution grids, upsampled."""
+    h, w = shape[:2]
+    channels = shape[2:] or ()
+    low = rng.random((n, coarse, coarse, *channels))
+    up = low.repeat(-(-h // coarse), axis=1).repeat(-(-w // coarse), axis=2)[:, :h, :w]
+    return up.astype(np.float32)
+
+
+def _images(rng, protos, labels, noise: float, chunk: int = 4096) -> np.ndarray:
+    out = np.empty((len(labels), *protos.shape[1:]), dtype=np.uint8)
+    for start in range(0, len(labels), chunk):
+        y = labels[start : start + chunk]
+        gain = rng.uniform(0.6, 1.0, size=(len(y),) + (1,) * (protos.ndim - 1)).astype(np.float32)
+        img = protos[y] * gain * 255 + rng.normal(0, noise, (len(y), *protos.shape[1:]))
+        out[start : start + chunk] = np.clip(img, 0, 255).astype(np.uint8)
+    return out
+
+
+def fashion_mnist(n_train: int = 60000, n_test: int = 10000, seed: int = 0):
+    """Like Fashion-MNIST: x uint8 (n, 28, 28), y uint8 in 0..9."""
+    rng = np.random.default_rng(seed)
+    protos = _smooth_prototypes(rng, 10, (28, 28))
+    y_train = np.arange(n_train, dtype=np.uint8) % 10
+    y_test = np.arange(n_test, dtype=np.uint8) % 10
+    rng.shuffle(y_train)
+    rng.shuffle(y_test)
+    return (
+        (_images(rng, protos, y_train, 60.0), y_train),
+        (_images(rng, protos, y_test, 60.0), y_test),
+    )
+
+
+def cifar100(
+    fine_to_coarse: np.ndarray,
+    label_mode: str = "fine",
+    n_train: int = 50000,
+    n_test: int = 10000,
+    seed: int = 0,
+):
+    """Like CIFAR-100: uint8 (n, 32, 32, 3) images, int64 labels of shape (n, 1).
+
+    Each fine class's pattern is its coarse class's pattern plus its own, so both label modes are
+    learnable and fine classes of one superclass look alike (as in the real data).
+    """
+    rng = np.random.default_rng(seed)
+    coarse = _smooth_prototypes(rng, 20, (32, 32, 3))
+    own = _smooth_prototypes(rng, 100, (32, 32, 3), coarse=8)
+    protos = 0.5 * coarse[fine_to_coarse] + 0.5 * own
+    fine_train = np.arange(n_train) % 100
+    fine_test = np.arange(n_test) % 100
+    rng.shuffle(fine_train)
+    rng.shuffle(fine_test)
+    x_train = _images(rng, protos, fine_train, 70.0)
+    x_test = _images(rng, protos, fine_test, 70.0)
+    if label_mode == "coarse":
+        fine_train, fine_test = fine_to_coarse[fine_train], fine_to_coarse[fine_test]
+    return (
+        (x_train, fine_train.astype(np.int64).reshape(-1, 1)),
+        (x_test, fine_test.astype(np.int64).reshape(-1, 1)),
+    )
+
+
+def imdb_ranks(vocab_size: int = 20000, n_train: int = 25000, n_test: int = 25000, seed: int = 0):
+    """Reviews as word-rank lists (the content of ``imdb.npz``) with class-dependent words.
+
+    Common words follow a Zipf law for both classes; a few hundred 'sentiment' ranks are more
+    likely in one class than the other. Labels are int64 0/1, balanced.
+    """
+    rng = np.random.default_rng(seed)
+    ranks = np.arange(1, vocab_size + 1)
+    base = 1.0 / ranks
+    base /= base.sum()
+    tilt = np.ones((2, vocab_size))
+    signal = rng.choice(np.arange(50, 2000), size=400, replace=False)
+    tilt[0, signal[:200]] = tilt[1, signal[200:]] = 6.0
+    probs = base * tilt
+    probs /= probs.sum(axis=1, keepdims=True)
+
+    def draw(n):
+        labels = np.arange(n, dtype=np.int64) % 2
+        rng.shuffle(labels)
+        lengths = np.clip(rng.lognormal(5.2, 0.6, n).astype(int), 10, 2000)
+        seqs = np.empty(n, dtype=object)
+        for label in (0, 1):
+            idx = np.flatnonzero(labels == label)
+            tokens = rng.choice(ranks, size=int(lengths[idx].sum()), p=probs[label])
+            for i, part in zip(idx, np.split(tokens, np.cumsum(lengths[idx])[:-1]), strict=True):
+                seqs[i] = part.tolist()
+        return seqs, labels
+
+    return draw(n_train), draw(n_test)
