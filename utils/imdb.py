@@ -37,7 +37,7 @@ def tokenize(text: str) -> list[str]:
     return text.lower().translate(_TABLE).split()
 
 
-def read_reviews(tar_path: Path) -> dict[str, tuple[list[str], np.ndarray]]:
+def read_reviews(tar_path: Path, expected: int = 25000) -> dict[str, tuple[list[str], np.ndarray]]:
     """Reads ``{split: (texts, labels)}`` from an aclImdb tarball, in a fixed order.
 
     Order: negative reviews then positive, each by review id (the archive order is not stable).
@@ -54,9 +54,9 @@ def read_reviews(tar_path: Path) -> dict[str, tuple[list[str], np.ndarray]]:
             found[split].append((int(polarity == "pos"), int(review_id), text))
     out = {}
     for split, rows in found.items():
-        if len(rows) != 25000:
+        if len(rows) != expected:
             raise ValueError(
-                f"{tar_path}: expected 25,000 {split} reviews, found {len(rows)}; "
+                f"{tar_path}: expected {expected:,} {split} reviews, found {len(rows)}; "
                 "the archive is incomplete"
             )
         rows.sort()

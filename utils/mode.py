@@ -29,16 +29,16 @@ def is_quick() -> bool:
 
 
 def pick(full, quick):
-    """``quick`` in quick mode, ``full`` otherwise: ``epochs = pick(full=20, quick=2)``."""
-    if full is None or quick is None:
-        raise ValueError("pick needs both full= and quick= values")
-    if type(full) is not type(quick) and not (
-        isinstance(full, (int, float)) and isinstance(quick, (int, float))
-    ):
-        raise TypeError(
-            f"full and quick must be of the same kind, got {type(full).__name__} "
-            f"and {type(quick).__name__}"
-        )
+    """``quick`` in quick mode, ``full`` otherwise: ``epochs = pick(full=20, quick=2)``.
+
+    None is allowed for either (e.g. ``n = pick(full=None, quick=3000)``: no subset in full mode).
+    """
+    if full is not None and quick is not None and type(full) is not type(quick):
+        if not (isinstance(full, int | float) and isinstance(quick, int | float)):
+            raise TypeError(
+                f"full and quick must be of the same kind, got {type(full).__name__} "
+                f"and {type(quick).__name__}"
+            )
     return quick if is_quick() else full
 
 

@@ -27,7 +27,7 @@ def _error_summary(exc: Exception) -> str:
     return f"{ename}: {evalue[-1] if evalue else ''}"[:300]
 
 
-def execute(path: Path, *, timeout: int) -> tuple[bool, str]:
+def execute(path: Path, *, timeout: int, build: Path = BUILD) -> tuple[bool, str]:
     """Runs one notebook; writes its executed copy and HTML; returns (ok, error summary)."""
     import nbformat
     from nbclient import NotebookClient
@@ -45,11 +45,11 @@ def execute(path: Path, *, timeout: int) -> tuple[bool, str]:
         client.execute()
     except Exception as exc:  # CellExecutionError, timeouts, dead kernels
         ok, error = False, _error_summary(exc)
-    (BUILD / "executed").mkdir(parents=True, exist_ok=True)
-    (BUILD / "html").mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, BUILD / "executed" / path.name)
+    (build / "executed").mkdir(parents=True, exist_ok=True)
+    (build / "html").mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, build / "executed" / path.name)
     html, _ = HTMLExporter().from_notebook_node(nb)
-    (BUILD / "html" / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
+    (build / "html" / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
     return ok, error
 
 
@@ -58,24 +58,29 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="quick mode (small data, few epochs)")
     parser.add_argument("--only", default="", help="run notebooks whose name contains this")
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell")
+    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="folder of notebooks")
+    parser.add_argument("--build", type=Path, default=BUILD, help="output folder")
     args = parser.parse_args(argv)
+    if args.timeout is not None and args.timeout < 1:
+        parser.error("--timeout must be >= 1")
+    build = args.build
 
     os.environ["KTT_QUICK"] = "1" if args.quick else "0"
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    results_dir = BUILD / "results"
+    results_dir = build / "results"
     os.environ[RESULTS_ENV] = str(results_dir)
     timeout = args.timeout or (600 if args.quick else 3600)
-    paths = [p for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) if args.only in p.name]
+    paths = [p for p in sorted(args.notebooks.glob("[0-9][0-9]_*.ipynb")) if args.only in p.name]
     if not paths:
-        print(f"no notebooks matching {args.only!r} in {NOTEBOOKS}")
+        print(f"no notebooks matching {args.only!r} in {args.notebooks}")
         return 1
     mode = "quick" if args.quick else "full"
-    print(f"Running {len(paths)} notebook(s) in {mode} mode → {BUILD}/executed, {BUILD}/html")
+    print(f"Running {len(paths)} notebook(s) in {mode} mode → {build}/executed, {build}/html")
     rows, failed = [], 0
     for path in paths:
         (results_dir / f"{path.stem}.json").unlink(missing_ok=True)  # no stale headline
         start = time.perf_counter()
-        ok, error = execute(path, timeout=timeout)
+        ok, error = execute(path, timeout=timeout, build=build)
         seconds = time.perf_counter() - start
         rec = load_results(results_dir).get(path.stem, {}) if results_dir.is_dir() else {}
         headline = rec.get("headline", "(no result recorded)") if ok else error
@@ -99,9 +104,9 @@ def main(argv=None) -> int:
         f"# Results ({mode} mode)\n\n{stamp} · {device} · Python {platform.python_version()}\n\n"
         f"{table}\n"
     )
-    (BUILD / "results.md").write_text(text, encoding="utf-8")
+    (build / "results.md").write_text(text, encoding="utf-8")
     print("\n" + table)
-    print(f"\n{len(paths) - failed} ok, {failed} failed · summary in {BUILD / 'results.md'}")
+    print(f"\n{len(paths) - failed} ok, {failed} failed · summary in {build / 'results.md'}")
     return 1 if failed else 0
 
 
