@@ -7,13 +7,14 @@ QUICK ?= 0
 KERNEL := keras-training-tips
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup run test lint lab data clean
+.PHONY: help setup run test lint lab data bench clean
 
 help:
 	@echo "make run          execute every notebook (full mode; QUICK=1 for quick mode)"
 	@echo "make test         ruff + unit tests + every notebook under nbval in quick mode"
 	@echo "make lab          JupyterLab on notebooks/ with the project's kernel"
 	@echo "make data         locate, verify and build every dataset; print where each came from"
+	@echo "make bench        notebooks 06-08 in full mode → build/bench.md (accuracy, time, device)"
 	@echo "make setup        the virtual environment ($(VENV)) with pinned requirements"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -43,3 +44,6 @@ data: setup
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
+
+bench: setup
+	$(PY) -m utils.bench

@@ -31,3 +31,8 @@ def test_timer():
     with Timer() as t:
         sum(range(1000))
     assert 0 <= t.seconds < 1
+
+
+def test_device_name_names_cpu_or_gpu():
+    name = runtime.device_name()
+    assert name.startswith("CPU (") or "GPU" in name

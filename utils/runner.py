@@ -56,7 +56,9 @@ def execute(path: Path, *, timeout: int, build: Path = BUILD) -> tuple[bool, str
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="quick mode (small data, few epochs)")
-    parser.add_argument("--only", default="", help="run notebooks whose name contains this")
+    parser.add_argument(
+        "--only", default="", help="run notebooks whose name contains this (comma-separated: any)"
+    )
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell")
     parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="folder of notebooks")
     parser.add_argument("--build", type=Path, default=BUILD, help="output folder")
@@ -70,7 +72,12 @@ def main(argv=None) -> int:
     results_dir = build / "results"
     os.environ[RESULTS_ENV] = str(results_dir)
     timeout = args.timeout or (600 if args.quick else 3600)
-    paths = [p for p in sorted(args.notebooks.glob("[0-9][0-9]_*.ipynb")) if args.only in p.name]
+    wanted = [w for w in args.only.split(",") if w] or [""]
+    paths = [
+        p
+        for p in sorted(args.notebooks.glob("[0-9][0-9]_*.ipynb"))
+        if any(w in p.name for w in wanted)
+    ]
     if not paths:
         print(f"no notebooks matching {args.only!r} in {args.notebooks}")
         return 1

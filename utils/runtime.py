@@ -33,6 +33,17 @@ def seed_everything(seed: int = 42) -> int:
     return seed
 
 
+def device_name() -> str:
+    """The device training runs on, in words: 'NVIDIA H100 ... (1 GPU)' or 'CPU (2 cores)'."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return f"CPU ({os.cpu_count()} cores)"
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return f"{details.get('device_name', 'GPU')} ({len(gpus)} GPU)"
+
+
 def setup(seed: int = 42) -> str:
     """The notebook setup step: quiet logging, seed everything, return a one-line report.
 
@@ -47,8 +58,7 @@ def setup(seed: int = 42) -> str:
     seed_everything(seed)
     from .mode import is_quick
 
-    gpus = tf.config.list_physical_devices("GPU")
-    device = f"{len(gpus)} GPU(s)" if gpus else f"CPU ({os.cpu_count()} cores)"
+    device = device_name()
     mode = "QUICK (small subsets, few epochs)" if is_quick() else "full"
     return (
         f"TensorFlow {tf.__version__} · Keras {keras.__version__} · {device} · "
