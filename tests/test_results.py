@@ -57,3 +57,10 @@ def test_format_table():
 def test_format_table_bad_input(rows, kwargs, exc):
     with pytest.raises(exc):
         results.format_table(rows, **kwargs)
+
+
+def test_format_table_formats_numpy_floats():
+    import numpy as np
+
+    text = results.format_table([{"a": np.float32(0.123456789), "b": np.int64(3)}])
+    assert "0.1235" in text and "0.12345678" not in text and "| 3 " in text

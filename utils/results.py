@@ -72,8 +72,8 @@ def load_results(directory: Path | str | None = None) -> dict[str, dict]:
 
 
 def _fmt(value, floatfmt: str) -> str:
-    if isinstance(value, float):
-        return format(value, floatfmt)
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral | bool):
+        return format(float(value), floatfmt)  # Python and NumPy floats alike
     return str(value)
 
 
