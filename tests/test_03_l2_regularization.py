@@ -1,0 +1,159 @@
+"""The from-scratch code of notebooks/03_l2_regularization.ipynb against TensorFlow and Keras.
+
+Tolerances: float32 sums and steps are compared with rtol 1e-5 / atol 1e-6 (float32 rounding of
+a few hundred terms or a few steps); float64 identities with 1e-12.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from nbcode import scratch
+
+ns = scratch("03_l2_regularization")
+l2_penalty, make_train_step = ns["l2_penalty"], ns["make_train_step"]
+sgd_step, adam_step = ns["sgd_step"], ns["adam_step"]
+
+RTOL, ATOL = 1e-5, 1e-6
+
+
+def _weights(seed, shapes=((30, 12), (12,), (12, 4))):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=s).astype("float32") for s in shapes]
+
+
+@pytest.mark.parametrize("lam", [0.0, 1e-4, 0.01, 3.0])
+def test_l2_penalty_is_lambda_times_tf_l2_loss(lam):
+    ws = _weights(0)
+    expected = lam * sum(float(tf.nn.l2_loss(w)) for w in ws)
+    assert float(l2_penalty(ws, lam)) == pytest.approx(expected, rel=RTOL, abs=ATOL)
+
+
+def test_l2_penalty_of_no_weights_is_zero():
+    assert float(l2_penalty([], 0.5)) == 0.0
+
+
+def test_l2_penalty_gradient_is_lambda_w():
+    ws = [tf.Variable(w) for w in _weights(1)]
+    with tf.GradientTape() as tape:
+        p = l2_penalty(ws, 0.3)
+    for w, g in zip(ws, tape.gradient(p, ws), strict=True):
+        np.testing.assert_allclose(g.numpy(), 0.3 * w.numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("lam", [1e-3, 0.2])
+def test_l2_penalty_matches_keras_regularizer_with_half_lambda(lam):
+    ws = _weights(2)
+    keras_l2 = keras.regularizers.L2(lam / 2)  # Keras adds l2 * sum(w**2), no 1/2
+    expected = sum(float(keras_l2(w)) for w in ws)
+    assert float(l2_penalty(ws, lam)) == pytest.approx(expected, rel=RTOL)
+
+
+def _mlp(lam, seed=0):
+    keras.utils.set_random_seed(seed)
+    reg = keras.regularizers.L2(lam / 2) if lam else None
+    return keras.Sequential(
+        [
+            keras.Input((20,)),
+            keras.layers.Dense(16, activation="relu", kernel_regularizer=reg),
+            keras.layers.Dense(5, kernel_regularizer=reg),
+        ]
+    )
+
+
+def test_l2_penalty_matches_model_losses():
+    lam = 0.05
+    model = _mlp(lam)
+    kernels = [layer.kernel for layer in model.layers]
+    assert float(l2_penalty(kernels, lam)) == pytest.approx(float(sum(model.losses)), rel=RTOL)
+
+
+@pytest.mark.parametrize("make_opt", [lambda: keras.optimizers.SGD(0.1), keras.optimizers.Adam])
+def test_train_step_matches_keras_regularized_training(make_opt):
+    lam = 0.02
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(32, 20)).astype("float32")
+    y = rng.integers(0, 5, size=32)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    by_hand, by_keras = _mlp(0.0), _mlp(lam)
+    by_keras.set_weights(by_hand.get_weights())
+    by_keras.compile(optimizer=make_opt(), loss=loss_fn)
+    step = make_train_step(by_hand, loss_fn, make_opt(), lam)
+    for _ in range(4):
+        data_loss, total = step(x, y)
+        keras_total = by_keras.train_on_batch(x, y)
+    assert float(total) > float(data_loss)
+    # train_on_batch reports the loss before its last update, like our step
+    assert float(total) == pytest.approx(float(keras_total), rel=1e-4)
+    for a, b in zip(by_hand.get_weights(), by_keras.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def _keras_run(opt, w0, grads, l2=0.0):
+    var = keras.Variable(w0)
+    for g in grads:
+        opt.apply_gradients([(tf.constant(g + l2 * var.numpy()), var)])
+    return var.numpy()
+
+
+def _scratch_adam(w0, grads, **kw):
+    w, state = w0.astype("float64"), None
+    for g in grads:
+        w, state = adam_step(w, g.astype("float64"), state, **kw)
+    return w
+
+
+def _problem(seed, n=40, steps=6):
+    rng = np.random.default_rng(seed)
+    w0 = rng.normal(size=n).astype("float32")
+    grads = [rng.normal(scale=rng.uniform(0.01, 2), size=n).astype("float32") for _ in range(steps)]
+    return w0, grads
+
+
+@pytest.mark.parametrize("lr,lam", [(0.1, 0.01), (0.01, 0.5)])
+def test_sgd_step_matches_keras_sgd_both_ways(lr, lam):
+    w0, grads = _problem(4)
+    w_l2 = w_wd = w0.astype("float64")
+    for g in grads:
+        w_l2 = sgd_step(w_l2, g, lr, l2=lam)
+        w_wd = sgd_step(w_wd, g, lr, weight_decay=lam)
+    keras_l2 = _keras_run(keras.optimizers.SGD(lr), w0, grads, l2=lam)
+    keras_wd = _keras_run(keras.optimizers.SGD(lr, weight_decay=lam), w0, grads)
+    np.testing.assert_allclose(w_l2, keras_l2, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(w_wd, keras_wd, rtol=RTOL, atol=ATOL)
+    # for plain SGD, L2 in the loss and decoupled weight decay are the same update
+    np.testing.assert_allclose(w_l2, w_wd, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("lr,lam", [(1e-3, 0.01), (0.05, 0.3)])
+def test_adam_step_with_l2_matches_keras_adam_on_penalised_gradient(lr, lam):
+    w0, grads = _problem(5)
+    expected = _keras_run(keras.optimizers.Adam(lr), w0, grads, l2=lam)
+    np.testing.assert_allclose(
+        _scratch_adam(w0, grads, lr=lr, l2=lam), expected, rtol=RTOL, atol=ATOL
+    )
+
+
+@pytest.mark.parametrize("lr,wd", [(1e-3, 0.004), (0.05, 0.3)])
+def test_adam_step_with_weight_decay_matches_keras_adamw(lr, wd):
+    w0, grads = _problem(6)
+    expected = _keras_run(keras.optimizers.AdamW(lr, weight_decay=wd), w0, grads)
+    got = _scratch_adam(w0, grads, lr=lr, weight_decay=wd)
+    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL)
+
+
+def test_adam_step_without_regularization_matches_keras_adam():
+    w0, grads = _problem(7)
+    expected = _keras_run(keras.optimizers.Adam(0.01), w0, grads)
+    np.testing.assert_allclose(_scratch_adam(w0, grads, lr=0.01), expected, rtol=RTOL, atol=ATOL)
+
+
+def test_adam_l2_and_adamw_differ_but_sgd_forms_coincide():
+    lr, lam = 0.01, 0.1
+    w0, grads = _problem(8)
+    adam_l2 = _keras_run(keras.optimizers.Adam(lr), w0, grads, l2=lam)
+    adamw = _keras_run(keras.optimizers.AdamW(lr, weight_decay=lam), w0, grads)
+    sgd_l2 = _keras_run(keras.optimizers.SGD(lr), w0, grads, l2=lam)
+    sgd_wd = _keras_run(keras.optimizers.SGD(lr, weight_decay=lam), w0, grads)
+    assert np.max(np.abs(adam_l2 - adamw)) > 1e-3  # far above float32 rounding
+    np.testing.assert_allclose(sgd_l2, sgd_wd, rtol=RTOL, atol=ATOL)
