@@ -75,3 +75,9 @@ def test_subset_bad_arguments(kwargs, exc, match):
 def test_subset_length_mismatch():
     with pytest.raises(ValueError, match="same length"):
         mode.subset(np.zeros((5, 2)), np.zeros(6), 2)
+
+
+def test_subset_column_labels_are_stratified():
+    y = np.repeat(np.arange(2), [30, 70]).reshape(-1, 1)  # CIFAR-style (n, 1) labels
+    _, ys = mode.subset(np.zeros((100, 2)), y, 10)
+    assert np.bincount(ys.ravel()).tolist() == [3, 7]

@@ -58,7 +58,7 @@ def subset(x, y, n: int | None, *, seed: int = 0, stratify: bool = True):
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(len(y))
-    labels = y if y.ndim == 1 else y.argmax(axis=1)
+    labels = y.ravel() if y.ndim == 1 or y.shape[1] == 1 else y.argmax(axis=1)  # (n, 1) as Keras
     strat = labels if stratify else None
     if stratify and n < len(np.unique(labels)):
         raise ValueError(f"n={n} is smaller than the number of classes; use stratify=False")
