@@ -71,5 +71,12 @@ def median_fit_seconds(model, dataset, *, steps: int, repeats: int = 5) -> float
             self.seconds.append(time.perf_counter() - self.start)
 
     timer = _EpochTimes()
-    model.fit(dataset, epochs=1 + repeats, steps_per_epoch=steps, callbacks=[timer], verbose=0)
+    model.fit(
+        dataset,
+        epochs=1 + repeats,
+        steps_per_epoch=steps,
+        callbacks=[timer],
+        shuffle=False,
+        verbose=0,
+    )
     return statistics.median(timer.seconds[1:])
