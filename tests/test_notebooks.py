@@ -72,3 +72,12 @@ def test_code_size_and_no_progress_bars(nb):
             assert re.search(r"verbose\s*=\s*[02]", c.source), (
                 f"{path.name}: fit() without verbose=0/2 stores thousands of progress-bar lines"
             )
+
+
+def test_links_to_other_notebooks_exist(nb):
+    """Relative links such as (05_batch_normalization.ipynb) must name a notebook that exists."""
+    path, book = nb
+    names = {p.name for p in NOTEBOOKS}
+    text = "".join(c.source for c in book.cells if c.cell_type == "markdown")
+    broken = sorted(set(re.findall(r"\]\((\d{2}_[a-z0-9_]+\.ipynb)[)#]", text)) - names)
+    assert not broken, f"{path.name} links to notebooks that do not exist: {broken}"
