@@ -15,7 +15,7 @@
   it ends higher than random search with the same number of evaluations.
 * KerasTuner writes under the folder it is given also when run from another working directory,
   and overwrite=True starts a rerun from nothing (the notebook relies on both); the notebook's
-  folder, build/tuner, is ignored by git.
+  folder, build/tuner/{full,quick}, is ignored by git.
 """
 
 import importlib.util
@@ -182,7 +182,7 @@ def _notebook_code():
 
 def test_notebook_tuners_use_build_tuner_with_overwrite():
     code = _notebook_code()
-    assert 'tuner_root = results.REPO_ROOT / "build" / "tuner"' in code
+    assert 'tuner_root = results.REPO_ROOT / "build" / "tuner" / (' in code
     assert code.count("directory=") == code.count("directory=str(tuner_root)") == 1
     assert code.count("overwrite=True,") == 1  # the one place tuners are made
     assert "project_name=" in code
@@ -191,7 +191,7 @@ def test_notebook_tuners_use_build_tuner_with_overwrite():
 def test_tuner_folder_is_ignored_by_git():
     if shutil.which("git") is None or not (REPO_ROOT / ".git").exists():
         pytest.skip("not a git checkout")
-    probe = "build/tuner/18_RandomSearch/trial_0/checkpoint.weights.h5"
+    probe = "build/tuner/full/18_RandomSearch/trial_00/checkpoint.weights.h5"
     done = subprocess.run(["git", "check-ignore", "-q", probe], cwd=REPO_ROOT, check=False)
     assert done.returncode == 0, f"{probe} is not ignored by git"
 
