@@ -1,5 +1,7 @@
 """`make run`'s runner: one line per notebook, failures reported with the cell's error."""
 
+import os
+
 import nbformat
 
 from utils import runner
@@ -36,3 +38,14 @@ def test_runner_goes_on_after_a_failure_and_exits_nonzero(tmp_path, capsys):
 
 def test_runner_with_no_matching_notebook(tmp_path):
     assert runner.main(["--notebooks", str(tmp_path), "--only", "zz"]) == 1
+
+
+def test_runner_leaves_the_callers_environment_alone(tmp_path, monkeypatch):
+    """Full mode is for the kernels it starts, not for the process that called it."""
+    monkeypatch.setenv("KTT_QUICK", "1")
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    write_nb(nbs / "01_mode.ipynb", "from utils import mode\nassert not mode.is_quick()")
+    before = dict(os.environ)
+    assert runner.main(["--notebooks", str(nbs), "--build", str(tmp_path / "b")]) == 0
+    assert dict(os.environ) == before

@@ -27,8 +27,14 @@ def _error_summary(exc: Exception) -> str:
     return f"{ename}: {evalue[-1] if evalue else ''}"[:300]
 
 
-def execute(path: Path, *, timeout: int, build: Path = BUILD) -> tuple[bool, str]:
-    """Runs one notebook; writes its executed copy and HTML; returns (ok, error summary)."""
+def execute(
+    path: Path, *, timeout: int, build: Path = BUILD, env: dict[str, str] | None = None
+) -> tuple[bool, str]:
+    """Runs one notebook; writes its executed copy and HTML; returns (ok, error summary).
+
+    ``env`` is the kernel's whole environment (default: this process's); the caller's own
+    ``os.environ`` is never changed, so running notebooks from a test cannot leak a mode.
+    """
     import nbformat
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter
@@ -42,7 +48,7 @@ def execute(path: Path, *, timeout: int, build: Path = BUILD) -> tuple[bool, str
     )
     ok, error = True, ""
     try:
-        client.execute()
+        client.execute(env=dict(os.environ if env is None else env))
     except Exception as exc:  # CellExecutionError, timeouts, dead kernels
         ok, error = False, _error_summary(exc)
     (build / "executed").mkdir(parents=True, exist_ok=True)
@@ -67,10 +73,10 @@ def main(argv=None) -> int:
         parser.error("--timeout must be >= 1")
     build = args.build
 
-    os.environ["KTT_QUICK"] = "1" if args.quick else "0"
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     results_dir = build / "results"
-    os.environ[RESULTS_ENV] = str(results_dir)
+    env = dict(os.environ, KTT_QUICK="1" if args.quick else "0")  # only the kernels see these
+    env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    env[RESULTS_ENV] = str(results_dir)
     timeout = args.timeout or (600 if args.quick else 3600)
     wanted = [w for w in args.only.split(",") if w] or [""]
     paths = [
@@ -87,7 +93,7 @@ def main(argv=None) -> int:
     for path in paths:
         (results_dir / f"{path.stem}.json").unlink(missing_ok=True)  # no stale headline
         start = time.perf_counter()
-        ok, error = execute(path, timeout=timeout, build=build)
+        ok, error = execute(path, timeout=timeout, build=build, env=env)
         seconds = time.perf_counter() - start
         rec = load_results(results_dir).get(path.stem, {}) if results_dir.is_dir() else {}
         headline = rec.get("headline", "(no result recorded)") if ok else error
