@@ -15,7 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ["KTT_QUICK"] = "1"
 os.environ["MPLBACKEND"] = "Agg"
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 os.environ["KTT_RESULTS_DIR"] = str(ROOT / "build" / "test-results")
 
 HARNESS_ENV = {k: os.environ[k] for k in ("KTT_QUICK", "MPLBACKEND", "KTT_RESULTS_DIR")}

@@ -3,6 +3,7 @@ import time
 import numpy as np
 import pytest
 
+from utils import timing
 from utils.timing import Timer, median_fit_seconds, median_seconds
 
 
@@ -50,3 +51,49 @@ def test_median_fit_seconds_times_training_steps():
         median_fit_seconds(model, ds, steps=0)
     with pytest.raises(TypeError, match="model"):
         median_fit_seconds("model", ds, steps=2)
+
+
+def _saved_model(tmp_path):
+    import keras
+
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile("adam", loss)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    return path
+
+
+def test_fit_seconds_in_subprocess_sees_the_environment(tmp_path):
+    path = _saved_model(tmp_path)
+    for value in ("0", "1"):
+        seconds = timing.fit_seconds_in_subprocess(
+            path, steps=2, batch_size=8, repeats=1, env={"TF_ENABLE_ONEDNN_OPTS": value}
+        )
+        assert 0 < seconds < 60
+
+
+def test_fit_seconds_in_subprocess_reports_a_failing_child(tmp_path):
+    path = tmp_path / "broken.keras"
+    path.write_bytes(b"not a zip file")
+    with pytest.raises(RuntimeError, match="timing subprocess failed"):
+        timing.fit_seconds_in_subprocess(path, steps=1, batch_size=2, repeats=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(model_path=3), TypeError, "model_path"),
+        (dict(model_path="missing.keras"), ValueError, "model_path"),
+        (dict(steps=0), ValueError, "steps"),
+        (dict(batch_size=1.5), TypeError, "batch_size"),
+        (dict(env={"A": 1}), TypeError, "env"),
+        (dict(timeout=0), ValueError, "timeout"),
+    ],
+)
+def test_fit_seconds_in_subprocess_rejects_bad_arguments(tmp_path, kwargs, exc, match):
+    args = dict(model_path=_saved_model(tmp_path), steps=1, batch_size=2) | kwargs
+    with pytest.raises(exc, match=match):
+        timing.fit_seconds_in_subprocess(**args)

@@ -15,7 +15,6 @@ def quiet_tf() -> None:
     (Importing ``utils`` already sets the C++ variables; this also quiets absl/Python loggers.)
     """
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=".*np.object.*")
@@ -31,6 +30,12 @@ def seed_everything(seed: int = 42) -> int:
 
     keras.utils.set_random_seed(seed)
     return seed
+
+
+def onednn_enabled() -> bool:
+    """Whether TensorFlow runs its CPU kernels through oneDNN (its default on x86 Linux)."""
+    raw = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower()
+    return raw not in {"0", "false", "no", "off"}
 
 
 def device_name() -> str:
@@ -59,6 +64,8 @@ def setup(seed: int = 42) -> str:
     from .mode import is_quick
 
     device = device_name()
+    if "CPU" in device:
+        device += f", oneDNN {'on' if onednn_enabled() else 'off'}"
     mode = "QUICK (small subsets, few epochs)" if is_quick() else "full"
     return (
         f"TensorFlow {tf.__version__} · Keras {keras.__version__} · {device} · "

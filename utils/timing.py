@@ -80,3 +80,68 @@ def median_fit_seconds(model, dataset, *, steps: int, repeats: int = 5) -> float
         verbose=0,
     )
     return statistics.median(timer.seconds[1:])
+
+
+_SUBPROCESS_SCRIPT = """
+import json, sys
+import utils
+import keras, numpy as np, tensorflow as tf
+from utils.timing import median_fit_seconds
+args = json.loads(sys.argv[1])
+keras.utils.set_random_seed(0)
+model = keras.models.load_model(args["model_path"])
+n = args["steps"] * args["batch_size"]
+x = np.random.rand(n, *model.input_shape[1:]).astype("float32")
+y = np.random.randint(0, model.output_shape[-1], size=n)
+ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(args["batch_size"]).cache().repeat()
+print(json.dumps(median_fit_seconds(model, ds, steps=args["steps"], repeats=args["repeats"])))
+"""
+
+
+def fit_seconds_in_subprocess(
+    model_path,
+    *,
+    steps: int,
+    batch_size: int,
+    env: dict | None = None,
+    repeats: int = 3,
+    timeout: float = 600.0,
+) -> float:
+    """Median seconds of ``steps`` training steps of a saved, compiled ``.keras`` model (random
+    inputs and integer labels), measured in a fresh Python process whose environment is this one
+    plus ``env``. For switches TensorFlow reads only when it starts, such as
+    ``TF_ENABLE_ONEDNN_OPTS``: ``fit_seconds_in_subprocess(p, steps=30, batch_size=128,
+    env={"TF_ENABLE_ONEDNN_OPTS": "0"})``.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if not isinstance(model_path, str | os.PathLike):
+        raise TypeError(f"model_path must be a path, got {type(model_path).__name__}")
+    model_path = Path(model_path)
+    if model_path.suffix != ".keras" or not model_path.is_file():
+        raise ValueError(f"model_path must be an existing .keras file, got {str(model_path)!r}")
+    steps = check_int("steps", steps, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    repeats = check_int("repeats", repeats, minimum=1)
+    env = {} if env is None else env
+    if not isinstance(env, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+    ):
+        raise TypeError("env must be a dict of str to str")
+    if not isinstance(timeout, int | float) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    args = dict(model_path=str(model_path), steps=steps, batch_size=batch_size, repeats=repeats)
+    proc = subprocess.run(
+        [sys.executable, "-c", _SUBPROCESS_SCRIPT, json.dumps(args)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"timing subprocess failed:\n{proc.stderr[-2000:]}")
+    return float(proc.stdout.strip().splitlines()[-1])
