@@ -1,4 +1,4 @@
-"""23_workflow_capstone: the scratch cleaning helpers against Keras, html.parser and NumPy.
+"""24_workflow_capstone: the scratch cleaning helpers against Keras, html.parser and NumPy.
 
 * standardize: on text without tags it is exactly Keras's default standardisation
   ("lower_and_strip_punctuation", read back through a TextVectorization with split=None, whose
@@ -18,7 +18,7 @@ import pytest
 import tensorflow as tf
 from nbcode import scratch
 
-ns = scratch("23_workflow_capstone")
+ns = scratch("24_workflow_capstone")
 standardize = ns["standardize"]
 review_key = ns["review_key"]
 duplicate_mask = ns["duplicate_mask"]
