@@ -38,11 +38,14 @@ def test_seed_spread_is_the_sample_standard_deviation():
 
 def test_auc_se_matches_the_spread_of_simulated_aucs():
     rng = np.random.default_rng(2)
-    n_pos, n_neg, aucs = 60, 90, []
-    for _ in range(3000):
-        scores = np.concatenate([rng.normal(1.0, 1, n_pos), rng.normal(0, 1, n_neg)])
-        labels = np.r_[np.ones(n_pos), np.zeros(n_neg)]
-        aucs.append(roc_auc_score(labels, scores))
+    n_pos, n_neg, repeats = 60, 90, 3000
+    scores = np.concatenate(
+        [rng.normal(1.0, 1, (repeats, n_pos)), rng.normal(0, 1, (repeats, n_neg))], axis=1
+    )
+    ranks = stats.rankdata(scores, axis=1)  # AUC = Mann-Whitney U / (n_pos * n_neg)
+    aucs = (ranks[:, :n_pos].sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    labels = np.r_[np.ones(n_pos), np.zeros(n_neg)]
+    assert aucs[0] == pytest.approx(roc_auc_score(labels, scores[0]))
     se = noise.auc_se(float(np.mean(aucs)), n_pos, n_neg)
     assert se == pytest.approx(np.std(aucs), rel=0.1)
 

@@ -23,7 +23,7 @@ def test_runner_goes_on_after_a_failure_and_exits_nonzero(tmp_path, capsys):
     write_nb(nbs / "01_fails.ipynb", "x = 1", "raise RuntimeError('boom in cell 2')")
     write_nb(
         nbs / "02_works.ipynb",
-        "from utils import results\nresults.record('02_works', 'answer 42', answer=42)",
+        "from utils import results\nresults.record('02_works', answer=42)",
     )
     code = runner.main(["--quick", "--notebooks", str(nbs), "--build", str(tmp_path / "b")])
     out = capsys.readouterr().out

@@ -1,8 +1,9 @@
+import os
+
 import numpy as np
 import pytest
 
 from utils import runtime
-from utils.timing import Timer
 
 
 def test_seed_everything_repeats_numpy_and_tensorflow():
@@ -27,21 +28,66 @@ def test_setup_reports_versions_and_mode(monkeypatch):
     assert "TensorFlow 2." in line and "Keras 3." in line and "QUICK" in line and "seed 3" in line
 
 
-def test_timer():
-    with Timer() as t:
-        sum(range(1000))
-    assert 0 <= t.seconds < 1
+def _fake_devices(monkeypatch, gpus, details=None):
+    """Makes TensorFlow report ``gpus`` physical GPUs whose details are ``details``; returns the
+    list of devices ``get_device_details`` was asked about."""
+    import tensorflow as tf
+
+    fakes = [f"PhysicalDevice(name='/physical_device:GPU:{i}')" for i in range(gpus)]
+    asked = []
+
+    def list_physical_devices(kind=None):
+        assert kind == "GPU", kind
+        return list(fakes)
+
+    def get_device_details(device):
+        asked.append(device)
+        return dict(details or {})
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", list_physical_devices)
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", get_device_details)
+    return fakes, asked
 
 
-def test_device_name_names_cpu_or_gpu():
+@pytest.mark.parametrize("cores", [1, 2, 64])
+def test_device_name_without_a_gpu_names_the_cpu_and_its_cores(monkeypatch, cores):
+    _, asked = _fake_devices(monkeypatch, gpus=0)
+    monkeypatch.setattr(runtime.os, "cpu_count", lambda: cores)
+    assert runtime.device_name() == f"CPU ({cores} cores)"
+    assert asked == []  # no GPU, so no GPU details are looked up
+    assert f"CPU ({cores} cores), oneDNN " in runtime.setup(seed=0)  # what setup reports
+
+
+@pytest.mark.parametrize("gpus", [1, 4])
+def test_device_name_with_gpus_names_the_first_gpu_and_counts_them(monkeypatch, gpus):
+    fakes, asked = _fake_devices(monkeypatch, gpus, {"device_name": "NVIDIA H100 80GB HBM3"})
+    assert runtime.device_name() == f"NVIDIA H100 80GB HBM3 ({gpus} GPU)"
+    assert asked == [fakes[0]]
+    line = runtime.setup(seed=0)
+    assert f"NVIDIA H100 80GB HBM3 ({gpus} GPU)" in line and "CPU" not in line
+    assert "oneDNN" not in line  # a CPU-only switch
+
+
+def test_device_name_with_a_gpu_of_unknown_name_still_says_gpu(monkeypatch):
+    _fake_devices(monkeypatch, gpus=1, details={"compute_capability": (9, 0)})
+    assert runtime.device_name() == "GPU (1 GPU)"
+
+
+def test_device_name_agrees_with_what_tensorflow_sees():
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
     name = runtime.device_name()
-    assert name.startswith("CPU (") or "GPU" in name
+    if not gpus:
+        assert name == f"CPU ({os.cpu_count()} cores)"
+    else:
+        real = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
+        assert name == f"{real} ({len(gpus)} GPU)"
 
 
 def test_importing_utils_loads_tensorflow_without_a_word_on_stderr():
     """TensorFlow's load-time notices (oneDNN's ignores TF_CPP_MIN_LOG_LEVEL) must not reach a
     notebook's first cell; with oneDNN on, the default, TensorFlow does print one."""
-    import os
     import platform
     import subprocess
     import sys

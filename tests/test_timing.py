@@ -1,3 +1,4 @@
+import json
 import time
 
 import numpy as np
@@ -7,19 +8,58 @@ from utils import timing
 from utils.timing import Timer, median_fit_seconds, median_seconds
 
 
+class _FakeClock:
+    """Stands in for ``time`` inside ``utils.timing``: ``perf_counter`` reads a clock that only
+    moves when a test calls ``advance``, so timed durations are exact."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def perf_counter(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = _FakeClock()
+    monkeypatch.setattr(timing, "time", fake)
+    return fake
+
+
 def test_timer_measures_a_sleep():
+    outer = time.perf_counter()
     with Timer() as t:
         time.sleep(0.05)
-    assert 0.04 < t.seconds < 1.0
+    outer = time.perf_counter() - outer
+    assert 0.05 <= t.seconds <= outer  # at least the sleep, at most the time around the block
 
 
-def test_median_seconds_skips_warmup_and_takes_the_median():
-    durations = iter([0.3, 0.01, 0.05, 0.01])  # the first (warm-up) call is slow
+def test_timer_reads_the_clock_at_entry_and_exit(clock):
+    t = Timer()
+    assert np.isnan(t.seconds)  # nothing measured yet
+    with t:
+        clock.advance(2.5)
+    assert t.seconds == 2.5 and repr(t) == "Timer(2.50 s)"
+    with pytest.raises(KeyError), t:  # a block that raises is still timed
+        clock.advance(0.75)
+        raise KeyError("x")
+    assert t.seconds == 0.75
+
+
+def test_median_seconds_skips_warmup_and_takes_the_median(clock):
+    durations = iter([100.0, 50.0, 1.0, 7.0, 2.0])  # two slow warm-up calls, then 1, 7, 2
+    calls = []
 
     def work():
-        time.sleep(next(durations))
+        calls.append(1)
+        clock.advance(next(durations))
 
-    assert median_seconds(work, repeats=3, warmup=1) < 0.1
+    # median of (1, 7, 2); a mean would give 3.33, counting warm-ups a median of 7 or 50
+    assert median_seconds(work, repeats=3, warmup=2) == 2.0
+    assert len(calls) == 5
 
 
 @pytest.mark.parametrize(
@@ -37,16 +77,29 @@ def test_median_seconds_rejects_bad_arguments(kwargs, exc, word):
         median_seconds(fn, **kwargs)
 
 
-def test_median_fit_seconds_times_training_steps():
+def test_median_fit_seconds_times_training_steps(clock):
     import keras
     import tensorflow as tf
+
+    epochs = iter([30.0, 4.0, 1.0, 9.0])  # the warm-up epoch, then 4, 1, 9 seconds
+
+    class AdvanceClock(keras.callbacks.Callback):  # the "work" of each epoch, on the fake clock
+        def on_epoch_end(self, epoch, logs=None):
+            clock.advance(next(epochs))
 
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
     x, y = np.ones((32, 4), "float32"), np.ones((32, 1), "float32")
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8).repeat()
-    seconds = median_fit_seconds(model, ds, steps=4, repeats=2)
-    assert 0 < seconds < 5
+    fit = model.fit
+
+    def fit_advancing_the_clock(*args, callbacks, **kwargs):
+        return fit(*args, callbacks=[AdvanceClock(), *callbacks], **kwargs)
+
+    model.fit = fit_advancing_the_clock
+    seconds = median_fit_seconds(model, ds, steps=5, repeats=3)
+    assert seconds == 4.0  # median of 4, 1, 9: the warm-up's 30 s is left out
+    assert int(model.optimizer.iterations) == 5 * (1 + 3)  # 1 + repeats epochs of `steps` steps
     with pytest.raises(ValueError, match="steps"):
         median_fit_seconds(model, ds, steps=0)
     with pytest.raises(TypeError, match="model"):
@@ -66,13 +119,56 @@ def _saved_model(tmp_path):
     return path
 
 
-def test_fit_seconds_in_subprocess_sees_the_environment(tmp_path):
+def test_fit_seconds_in_subprocess_child_sees_the_environment(tmp_path, monkeypatch):
+    """A real child: it reports the variables back, and a mismatch would raise, so a number
+    returned means the child ran with oneDNN off and the probe set."""
+    monkeypatch.delenv("KTT_TIMING_PROBE", raising=False)
+    env = {"TF_ENABLE_ONEDNN_OPTS": "0", "KTT_TIMING_PROBE": "seen by the child"}
+    seconds = timing.fit_seconds_in_subprocess(
+        _saved_model(tmp_path), steps=2, batch_size=8, repeats=1, env=env
+    )
+    assert 0 < seconds < 60
+
+
+def _fake_child(monkeypatch, seen, seconds=1.5):
+    """Replaces the child process with one that reports ``seen`` as its view of the variables;
+    returns the list of environments the child was started with."""
+    import subprocess
+
+    started = []
+
+    def run(cmd, *, env, **kwargs):
+        started.append(env)
+        report = {"seconds": seconds, "env": seen}
+        return subprocess.CompletedProcess(cmd, 0, stdout=f"noise\n{json.dumps(report)}\n")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    return started
+
+
+def test_fit_seconds_in_subprocess_starts_the_child_with_this_environment_plus_env(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("KTT_TIMING_INHERITED", "kept")
+    started = _fake_child(monkeypatch, seen={"TF_ENABLE_ONEDNN_OPTS": "0"})
     path = _saved_model(tmp_path)
-    for value in ("0", "1"):
-        seconds = timing.fit_seconds_in_subprocess(
-            path, steps=2, batch_size=8, repeats=1, env={"TF_ENABLE_ONEDNN_OPTS": value}
+    seconds = timing.fit_seconds_in_subprocess(
+        path, steps=2, batch_size=8, env={"TF_ENABLE_ONEDNN_OPTS": "0"}
+    )
+    assert seconds == 1.5
+    assert started[0]["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    assert started[0]["KTT_TIMING_INHERITED"] == "kept"
+
+
+@pytest.mark.parametrize("seen", [{"TF_ENABLE_ONEDNN_OPTS": None}, {"TF_ENABLE_ONEDNN_OPTS": "1"}])
+def test_fit_seconds_in_subprocess_rejects_a_child_that_saw_something_else(
+    tmp_path, monkeypatch, seen
+):
+    _fake_child(monkeypatch, seen)
+    with pytest.raises(RuntimeError, match="did not see the environment"):
+        timing.fit_seconds_in_subprocess(
+            _saved_model(tmp_path), steps=2, batch_size=8, env={"TF_ENABLE_ONEDNN_OPTS": "0"}
         )
-        assert 0 < seconds < 60
 
 
 def test_fit_seconds_in_subprocess_reports_a_failing_child(tmp_path):

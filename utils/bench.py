@@ -16,14 +16,19 @@ import sys
 from pathlib import Path
 
 from . import runner
-from .results import REPO_ROOT, format_table, load_results
+from .paths import BUILD_DIR
+from .results import format_table, load_results
 
 BENCH_NOTEBOOKS = ("06_", "07_", "08_")
 MAIN_KEYS = ("model", "test_accuracy", "train_seconds", "samples_per_second", "device", "real_data")
 
 
 def bench_table(records: dict[str, dict]) -> tuple[str, str]:
-    """(main table, other measurements) as Markdown from the notebooks' records."""
+    """(main table, other measurements) as Markdown from the notebooks' records.
+
+    Keys a record lacks show as "—". A record made in quick mode is marked "quick" in the mode
+    column and named in a warning line below the main table: its numbers are not a benchmark.
+    """
     rows, extra = [], []
     for name, rec in sorted(records.items()):
         if not name.startswith(BENCH_NOTEBOOKS):
@@ -44,13 +49,19 @@ def bench_table(records: dict[str, dict]) -> tuple[str, str]:
     if not rows:
         raise ValueError("no records from notebooks 06–08; did they run?")
     main = format_table(rows, ["notebook", *MAIN_KEYS, "mode"], floatfmt=".4g")
+    quick = [row["notebook"] for row in rows if row["mode"] == "quick"]
+    if quick:  # e.g. left over from `make run QUICK=1` when a notebook failed under bench
+        main += (
+            f"\n\n**Not a benchmark: {', '.join(quick)} recorded in quick mode** (small subsets,"
+            " few epochs); re-run `make bench` for full-mode numbers."
+        )
     other = format_table(extra, floatfmt=".4g") if extra else "(none)"
     return main, other
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", type=Path, default=REPO_ROOT / "build")
+    parser.add_argument("--build", type=Path, default=BUILD_DIR)
     parser.add_argument("--no-run", action="store_true", help="tabulate existing records only")
     args = parser.parse_args(argv)
     code = 0

@@ -1,4 +1,12 @@
-"""IMDB reviews as Keras integer sequences, built from the raw reviews when ``imdb.npz`` is missing.
+"""IMDB: Keras's integer sequences and the raw reviews, offline.
+
+:func:`load_imdb` returns what ``keras.datasets.imdb.load_data()`` returns, from Keras's
+``imdb.npz`` or, when that file is missing, rebuilt from the raw reviews; :func:`load_imdb_text`
+returns the raw reviews for ``TextVectorization``; :func:`imdb_word_index` and
+:func:`decode_review` turn sequences back into words. Files are found and verified by
+:mod:`utils.sources`; with no copy, :func:`utils.standins.real_or_standin` decides.
+
+**Rebuilding the sequences from the raw reviews.**
 
 Keras's ``imdb.npz`` stores each review as word *ranks* (1 = most frequent word, "the") from
 ``imdb_word_index.json``. That file was made long ago with Keras's old ``Tokenizer`` defaults:
@@ -20,16 +28,48 @@ shuffle, start/OOV characters, ``index_from`` offset, ``maxlen`` filter, ``num_w
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import tarfile
 from pathlib import Path
 
 import numpy as np
 
+from . import standins
+from ._checks import check_int
+from .sources import (
+    KERAS_BASE_URL,
+    DataCorruptError,
+    DataNotFoundError,
+    FileSpec,
+    Located,
+    find_local,
+    keras_cache_dir,
+    locate,
+)
+
 KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 _TABLE = str.maketrans({c: " " for c in KERAS_FILTERS})
 _REVIEW = re.compile(r"aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 UNKNOWN_RANK = 0  # a word that is not in the index; becomes oov_char in keras_style()
+CLASS_NAMES = ("negative", "positive")
+
+IMDB_NPZ = FileSpec(
+    "imdb.npz",
+    "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f",
+    KERAS_BASE_URL + "imdb.npz",
+)
+IMDB_WORD_INDEX = FileSpec(
+    "imdb_word_index.json",
+    "027313fe9a320280f3bf0fac5baf58c4a683cf39a7ed9c3d3d3912bde4284cf6",
+    KERAS_BASE_URL + "imdb_word_index.json",
+)
+ACLIMDB = FileSpec(
+    "aclImdb_v1_labelled.tar.gz", "f36ec176e3e39d904adf557e938cc5f7709dc0d2ad2053ff062966d30d98459e"
+)
+DERIVED_IMDB = "ktt-imdb-from-aclImdb.npz"
 
 
 def tokenize(text: str) -> list[str]:
@@ -142,18 +182,26 @@ def keras_style(
     return (as_obj[:n], labels[:n]), (as_obj[n:], labels[n:])
 
 
-def decode(
+def decode_review(
     sequence,
-    word_index: dict[str, int],
     *,
     index_from: int = 3,
     start_char: int = 1,
     oov_char: int = 2,
+    word_index: dict[str, int] | None = None,
 ) -> str:
-    """Turns an integer sequence back into words: ``id - index_from`` is the word's rank.
+    """An integer-sequence review back to words: ``id - index_from`` is the word's rank.
 
     0 (padding) is skipped; the start and OOV characters show as ``<START>`` and ``<OOV>``.
+    ``word_index`` defaults to Keras's (:func:`imdb_word_index`).
     """
+    if isinstance(sequence, str | bytes) or not hasattr(sequence, "__iter__"):
+        raise TypeError(f"sequence must be a list/array of ints, got {type(sequence).__name__}")
+    check_int("index_from", index_from, minimum=0)
+    if word_index is None:
+        word_index = imdb_word_index()
+    elif not isinstance(word_index, dict):
+        raise TypeError(f"word_index must be a dict, got {type(word_index).__name__}")
     rank_to_word = {rank: word for word, rank in word_index.items()}
     words = []
     for i in sequence:
@@ -167,3 +215,144 @@ def decode(
         else:
             words.append(rank_to_word.get(i - index_from, "<?>"))
     return " ".join(words)
+
+
+# ---------------------------------------------------------------- the loaders
+def imdb_word_index() -> dict[str, int]:
+    """Keras's IMDB word index: word → rank (1 = most frequent). Same as
+    ``keras.datasets.imdb.get_word_index()``."""
+    found = locate("the IMDB word index", IMDB_WORD_INDEX)
+    with open(found.path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _load_keras_npz(path: Path):
+    # Safe to unpickle: the file matched Keras's published SHA-256 before we got here.
+    with np.load(path, allow_pickle=True) as f:
+        return f["x_train"], f["y_train"], f["x_test"], f["y_test"]
+
+
+_DERIVED_KEYS = ("train_flat", "train_off", "train_y", "test_flat", "test_off", "test_y")
+
+
+def _build_from_aclimdb(tar: Located, word_index_path: Path):
+    """Rank arrays from the raw reviews, cached beside the Keras cache (keyed by the archive)."""
+    key = hashlib.sha256((ACLIMDB.sha256 + IMDB_WORD_INDEX.sha256).encode()).hexdigest()
+    cache = keras_cache_dir() / DERIVED_IMDB
+    arrays = None
+    if cache.is_file():
+        try:
+            with np.load(cache) as f:
+                if str(f["key"]) == key:
+                    arrays = {k: f[k] for k in _DERIVED_KEYS}
+        except Exception as exc:
+            raise DataCorruptError(
+                f"{cache} is corrupted ({exc}); delete it and it will be rebuilt from the reviews"
+            ) from None
+    if arrays is None:
+        with open(word_index_path, encoding="utf-8") as f:
+            word_index = json.load(f)
+        arrays = {}
+        for split, (texts, labels) in read_reviews(tar.path).items():
+            flat, off = pack(to_ranks(texts, word_index))
+            arrays.update({f"{split}_flat": flat, f"{split}_off": off, f"{split}_y": labels})
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(tmp, key=key, **arrays)
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # a read-only home: rebuild next time
+    return (
+        unpack(arrays["train_flat"], arrays["train_off"]),
+        arrays["train_y"],
+        unpack(arrays["test_flat"], arrays["test_off"]),
+        arrays["test_y"],
+    )
+
+
+def _imdb_ranks():
+    """(x_train, y_train, x_test, y_test, source, details) as word ranks, real data only."""
+    npz = find_local(IMDB_NPZ)
+    if npz is not None:
+        return (*_load_keras_npz(npz.path), npz.source, f"Keras's imdb.npz ({npz.path})")
+    tar = find_local(ACLIMDB)
+    if tar is not None:
+        index = locate("the IMDB word index", IMDB_WORD_INDEX)
+        return (
+            *_build_from_aclimdb(tar, index.path),
+            tar.source,
+            f"built from the aclImdb reviews ({tar.path}) with Keras's word index",
+        )
+    try:
+        npz = locate("IMDB (imdb.npz or aclImdb_v1_labelled.tar.gz)", IMDB_NPZ)
+    except DataNotFoundError as exc:
+        raise DataNotFoundError(
+            f"{exc}\n  - or put aclImdb_v1_labelled.tar.gz (the labelled raw "
+            "reviews) and imdb_word_index.json in the cache or mirror"
+        ) from None
+    return (*_load_keras_npz(npz.path), npz.source, f"Keras's imdb.npz ({npz.path})")
+
+
+def load_imdb(
+    num_words: int | None = None,
+    *,
+    skip_top: int = 0,
+    maxlen: int | None = None,
+    seed: int = 113,
+    start_char: int | None = 1,
+    oov_char: int | None = 2,
+    index_from: int = 3,
+    standin: str = "auto",
+) -> standins.Loaded:
+    """IMDB as Keras integer sequences; arguments as in ``keras.datasets.imdb.load_data``.
+
+    x: object arrays of int lists (25,000 each); y: int64 0 (negative) / 1 (positive).
+    """
+    kwargs = dict(
+        num_words=check_int("num_words", num_words, minimum=1, allow_none=True),
+        skip_top=check_int("skip_top", skip_top, minimum=0),
+        maxlen=check_int("maxlen", maxlen, minimum=1, allow_none=True),
+        seed=check_int("seed", seed, minimum=0),
+        start_char=check_int("start_char", start_char, minimum=0, allow_none=True),
+        oov_char=check_int("oov_char", oov_char, minimum=0, allow_none=True),
+        index_from=check_int("index_from", index_from, minimum=0),
+    )
+
+    def real():
+        x_tr, y_tr, x_te, y_te, source, details = _imdb_ranks()
+        return (*keras_style(x_tr, y_tr, x_te, y_te, **kwargs), source, details)
+
+    def synthetic():
+        (x_tr, y_tr), (x_te, y_te) = standins.imdb_ranks()
+        return keras_style(x_tr, y_tr, x_te, y_te, **kwargs)
+
+    return standins.real_or_standin("IMDB", CLASS_NAMES, standin, real, synthetic)
+
+
+def load_imdb_text(*, seed: int = 113, standin: str = "auto") -> standins.Loaded:
+    """The raw IMDB reviews for ``TextVectorization``: x are str arrays, y int64 0/1.
+
+    Same 25k/25k split as :func:`load_imdb`, shuffled with ``seed``. Needs the aclImdb archive
+    (cache or mirror); ``imdb.npz`` holds no text.
+    """
+    check_int("seed", seed, minimum=0)
+    name = "IMDB (raw text)"
+
+    def real():
+        tar = locate(name, ACLIMDB, allow_download=False)
+        rng = np.random.RandomState(seed)
+        splits = []
+        for texts, labels in read_reviews(tar.path).values():
+            order = rng.permutation(len(texts))
+            splits.append((np.array(texts, dtype=object)[order].astype(str), labels[order]))
+        return (*splits, tar.source, str(tar.path))
+
+    def synthetic():
+        splits = []
+        for seqs, labels in standins.imdb_ranks(n_train=25000, n_test=25000):
+            texts = np.array([" ".join(f"w{r}" for r in s) for s in seqs], dtype=str)
+            splits.append((texts, labels))
+        return tuple(splits)
+
+    return standins.real_or_standin(name, CLASS_NAMES, standin, real, synthetic)

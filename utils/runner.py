@@ -15,10 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from .results import REPO_ROOT, RESULTS_ENV, format_table, load_results
-
-NOTEBOOKS = REPO_ROOT / "notebooks"
-BUILD = REPO_ROOT / "build"
+from .paths import BUILD_DIR, NOTEBOOKS_DIR
+from .results import RESULTS_ENV, format_table, load_results
 
 
 def _error_summary(exc: Exception) -> str:
@@ -28,7 +26,7 @@ def _error_summary(exc: Exception) -> str:
 
 
 def execute(
-    path: Path, *, timeout: int, build: Path = BUILD, env: dict[str, str] | None = None
+    path: Path, *, timeout: int, build: Path = BUILD_DIR, env: dict[str, str] | None = None
 ) -> tuple[bool, str]:
     """Runs one notebook; writes its executed copy and HTML; returns (ok, error summary).
 
@@ -66,8 +64,8 @@ def main(argv=None) -> int:
         "--only", default="", help="run notebooks whose name contains this (comma-separated: any)"
     )
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell")
-    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="folder of notebooks")
-    parser.add_argument("--build", type=Path, default=BUILD, help="output folder")
+    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, help="folder of notebooks")
+    parser.add_argument("--build", type=Path, default=BUILD_DIR, help="output folder")
     args = parser.parse_args(argv)
     if args.timeout is not None and args.timeout < 1:
         parser.error("--timeout must be >= 1")

@@ -180,7 +180,7 @@ def how_to_get(name: str, spec: FileSpec) -> str:
     if spec.system == "fashion-mnist":
         lines.append("  - on Debian/Ubuntu: `sudo apt-get install dataset-fashion-mnist`")
     lines.append(
-        "  - or ask for synthetic stand-in data (allow_standin=True / quick mode): "
+        "  - or ask for synthetic stand-in data (standin='fallback' / quick mode): "
         "the numbers then mean nothing"
     )
     return "\n".join(lines)

@@ -1,13 +1,41 @@
-"""Synthetic stand-ins: same shapes, dtypes and label ranges as the real datasets.
+"""Synthetic stand-ins for the datasets, and the one rule for when a loader uses one.
 
-Used only when no real copy exists *and* quick mode is on or the caller asks for it. They are
-deterministic (fixed seeds) and learnable — every class has its own structure, so training curves
-move — but they are not the real data, and every load announces that in one loud line.
+:func:`real_or_standin` is that rule, shared by every loader (see :mod:`utils.data`): the real
+copy when one exists; otherwise a stand-in in quick mode or when the caller asks for one,
+announced in one loud line; otherwise a clear error (full mode never uses a stand-in silently).
+Every loader returns a :class:`Loaded`.
+
+The stand-ins have the real shapes, dtypes and label ranges. They are deterministic (fixed seeds)
+and learnable — every class has its own structure, so training curves move — but they are not the
+real data, and every load announces that.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+
+from ._checks import check_choice
+from .mode import is_quick
+from .sources import DataNotFoundError
+
+STANDIN_CHOICES = ("auto", "fallback", "never", "only")
+
+
+class Loaded(tuple):
+    """``((x_train, y_train), (x_test, y_test))`` plus where it came from."""
+
+    def __new__(cls, train, test, *, name, class_names, source, synthetic=False, details=""):
+        obj = super().__new__(cls, (train, test))
+        obj.name, obj.class_names, obj.source = name, tuple(class_names), source
+        obj.synthetic, obj.details = synthetic, details
+        return obj
+
+    def __repr__(self) -> str:
+        (x, _), (xt, _) = self
+        kind = "SYNTHETIC stand-in" if self.synthetic else "real"
+        return f"<{self.name}: {len(x)} train / {len(xt)} test, {kind}, from {self.source}>"
 
 
 def announce(name: str, reason: str) -> None:
@@ -16,6 +44,54 @@ def announce(name: str, reason: str) -> None:
         "but it is made-up data and every number computed from it means nothing. "
         "Run `make data` to see how to get the real files. !!!",
         flush=True,
+    )
+
+
+def real_or_standin(
+    name: str,
+    class_names,
+    standin: str,
+    real: Callable[[], tuple],
+    synthetic: Callable[[], tuple],
+) -> Loaded:
+    """The real data, else a loud stand-in in quick mode or when asked, else a clear error.
+
+    ``real()`` returns ``(train, test, source, details)`` from a verified copy and raises
+    DataNotFoundError when there is none (a corrupted copy raises DataCorruptError, which is
+    never replaced by a stand-in). ``synthetic()`` returns the stand-in's ``(train, test)``.
+    ``standin``: ``"auto"`` (a stand-in only in quick mode), ``"fallback"`` (in either mode),
+    ``"never"`` or ``"only"`` (the stand-in even when real data exists).
+    """
+    check_choice("standin", standin, STANDIN_CHOICES)
+    if standin == "only":
+        reason = "asked for with standin='only'"
+    else:
+        try:
+            train, test, source, details = real()
+        except DataNotFoundError as exc:
+            if not (standin == "fallback" or (standin == "auto" and is_quick())):
+                hint = (
+                    ""
+                    if standin == "never"
+                    else "\n(Quick mode would use a synthetic stand-in instead; full mode never "
+                    "does silently.)"
+                )
+                raise DataNotFoundError(f"{exc}{hint}") from None
+            reason = "no real copy found"
+        else:
+            return Loaded(
+                train, test, name=name, class_names=class_names, source=source, details=details
+            )
+    announce(name, reason)
+    train, test = synthetic()
+    return Loaded(
+        train,
+        test,
+        name=name,
+        class_names=class_names,
+        source="stand-in",
+        synthetic=True,
+        details=reason,
     )
 
 

@@ -83,18 +83,20 @@ def median_fit_seconds(model, dataset, *, steps: int, repeats: int = 5) -> float
 
 
 _SUBPROCESS_SCRIPT = """
-import json, sys
+import json, os, sys
 import utils
 import keras, numpy as np, tensorflow as tf
 from utils.timing import median_fit_seconds
 args = json.loads(sys.argv[1])
+seen = {name: os.environ.get(name) for name in args["env_names"]}  # as TensorFlow found them
 keras.utils.set_random_seed(0)
 model = keras.models.load_model(args["model_path"])
 n = args["steps"] * args["batch_size"]
 x = np.random.rand(n, *model.input_shape[1:]).astype("float32")
 y = np.random.randint(0, model.output_shape[-1], size=n)
 ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(args["batch_size"]).cache().repeat()
-print(json.dumps(median_fit_seconds(model, ds, steps=args["steps"], repeats=args["repeats"])))
+seconds = median_fit_seconds(model, ds, steps=args["steps"], repeats=args["repeats"])
+print(json.dumps({"seconds": seconds, "env": seen}))
 """
 
 
@@ -112,6 +114,10 @@ def fit_seconds_in_subprocess(
     plus ``env``. For switches TensorFlow reads only when it starts, such as
     ``TF_ENABLE_ONEDNN_OPTS``: ``fit_seconds_in_subprocess(p, steps=30, batch_size=128,
     env={"TF_ENABLE_ONEDNN_OPTS": "0"})``.
+
+    The child reports the value of each variable in ``env`` as it saw it once TensorFlow was
+    loaded; if any differs from the one given (so the measurement is not of the setting asked
+    for), this raises ``RuntimeError`` instead of returning a number.
     """
     import json
     import os
@@ -134,7 +140,13 @@ def fit_seconds_in_subprocess(
         raise TypeError("env must be a dict of str to str")
     if not isinstance(timeout, int | float) or timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    args = dict(model_path=str(model_path), steps=steps, batch_size=batch_size, repeats=repeats)
+    args = dict(
+        model_path=str(model_path),
+        steps=steps,
+        batch_size=batch_size,
+        repeats=repeats,
+        env_names=sorted(env),
+    )
     proc = subprocess.run(
         [sys.executable, "-c", _SUBPROCESS_SCRIPT, json.dumps(args)],
         env={**os.environ, **env},
@@ -144,4 +156,10 @@ def fit_seconds_in_subprocess(
     )
     if proc.returncode != 0:
         raise RuntimeError(f"timing subprocess failed:\n{proc.stderr[-2000:]}")
-    return float(proc.stdout.strip().splitlines()[-1])
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    if report["env"] != env:
+        raise RuntimeError(
+            f"the timing subprocess did not see the environment it was given: asked for {env}, "
+            f"it saw {report['env']}"
+        )
+    return float(report["seconds"])
