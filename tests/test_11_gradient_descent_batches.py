@@ -68,11 +68,13 @@ def test_softmax_xent_survives_huge_logits():
     assert np.isfinite(loss) and np.isfinite(grad_W).all()
 
 
-@pytest.mark.parametrize(("n", "bs"), [(500, 1), (500, 32), (500, 64), (500, 500), (7, 3), (5, 8)])
-def test_batch_slices_match_tf_data(n, bs):
-    slices = batch_slices(n, bs)
-    tf_sizes = [int(t.shape[0]) for t in tf.data.Dataset.range(n).batch(bs)]
-    assert len(slices) == len(tf_sizes) == math.ceil(n / bs)
+@pytest.mark.parametrize(
+    ("n", "batch_size"), [(500, 1), (500, 32), (500, 64), (500, 500), (7, 3), (5, 8)]
+)
+def test_batch_slices_match_tf_data(n, batch_size):
+    slices = batch_slices(n, batch_size)
+    tf_sizes = [int(t.shape[0]) for t in tf.data.Dataset.range(n).batch(batch_size)]
+    assert len(slices) == len(tf_sizes) == math.ceil(n / batch_size)
     assert [len(s) for s in slices] == tf_sizes
     np.testing.assert_array_equal(np.concatenate(slices), np.arange(n))  # each example once
 
@@ -84,51 +86,53 @@ def test_batch_slices_follow_the_given_order():
     np.testing.assert_array_equal(np.concatenate(slices), order)
 
 
-def _keras_softmax_regression(W, b, lr):
+def _keras_softmax_regression(W, b, learning_rate):
     model = keras.Sequential([keras.Input((W.shape[0],)), keras.layers.Dense(W.shape[1])])
     model.set_weights([W.astype("float32"), b.astype("float32")])
     model.compile(
-        keras.optimizers.SGD(lr),
+        keras.optimizers.SGD(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile=False,
     )
     return model
 
 
-@pytest.mark.parametrize("bs", [1, 5, 16, N])  # 16 leaves a last batch of 8
-def test_sgd_epoch_matches_keras_fit(bs):
+@pytest.mark.parametrize("batch_size", [1, 5, 16, N])  # 16 leaves a last batch of 8
+def test_sgd_epoch_matches_keras_fit(batch_size):
     X, y, W, b = _problem(1)
-    lr, epochs = 0.1, 3
+    learning_rate, epochs = 0.1, 3
     W, b = W.astype("float32").astype("float64"), b.astype("float32").astype("float64")
-    model = _keras_softmax_regression(W, b, lr)
-    hist = model.fit(
-        X.astype("float32"), y, batch_size=bs, epochs=epochs, shuffle=False, verbose=0
+    model = _keras_softmax_regression(W, b, learning_rate)
+    history = model.fit(
+        X.astype("float32"), y, batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0
     ).history
     losses = []
     for _ in range(epochs):
-        W, b, loss = sgd_epoch(W, b, X.astype("float32").astype("float64"), y, bs, lr)
+        W, b, loss = sgd_epoch(
+            W, b, X.astype("float32").astype("float64"), y, batch_size, learning_rate
+        )
         losses.append(loss)
     W_keras, b_keras = model.get_weights()
     np.testing.assert_allclose(W, W_keras, atol=ATOL_WEIGHTS, rtol=0)
     np.testing.assert_allclose(b, b_keras, atol=ATOL_WEIGHTS, rtol=0)
     # The History's loss is the batch-size-weighted mean of the epoch's batch losses.
-    np.testing.assert_allclose(losses, hist["loss"], atol=1e-5, rtol=0)
-    assert int(model.optimizer.iterations) == epochs * math.ceil(N / bs)
+    np.testing.assert_allclose(losses, history["loss"], atol=1e-5, rtol=0)
+    assert int(model.optimizer.iterations) == epochs * math.ceil(N / batch_size)
 
 
-@pytest.mark.parametrize("bs", [1, 7, N])
-def test_sgd_epoch_with_shuffled_order_matches_train_on_batch(bs):
+@pytest.mark.parametrize("batch_size", [1, 7, N])
+def test_sgd_epoch_with_shuffled_order_matches_train_on_batch(batch_size):
     X, y, W, b = _problem(2)
     X = X.astype("float32")
-    lr = 0.2
+    learning_rate = 0.2
     W, b = W.astype("float32").astype("float64"), b.astype("float32").astype("float64")
-    model = _keras_softmax_regression(W, b, lr)
+    model = _keras_softmax_regression(W, b, learning_rate)
     rng = np.random.default_rng(3)
     for _ in range(2):  # two epochs, each with its own order
         order = rng.permutation(N)
-        for idx in batch_slices(N, bs, order):
+        for idx in batch_slices(N, batch_size, order):
             model.train_on_batch(X[idx], y[idx])
-        W, b, _ = sgd_epoch(W, b, X.astype("float64"), y, bs, lr, order)
+        W, b, _ = sgd_epoch(W, b, X.astype("float64"), y, batch_size, learning_rate, order)
     W_keras, b_keras = model.get_weights()
     np.testing.assert_allclose(W, W_keras, atol=ATOL_WEIGHTS, rtol=0)
     np.testing.assert_allclose(b, b_keras, atol=ATOL_WEIGHTS, rtol=0)
@@ -136,11 +140,11 @@ def test_sgd_epoch_with_shuffled_order_matches_train_on_batch(bs):
 
 def test_full_batch_epoch_is_one_gradient_step():
     X, y, W, b = _problem(4)
-    lr = 0.3
+    learning_rate = 0.3
     loss, grad_W, grad_b = softmax_xent(W, b, X, y)
-    W1, b1, epoch_loss = sgd_epoch(W, b, X, y, N, lr)
-    np.testing.assert_allclose(W1, W - lr * grad_W, rtol=1e-14, atol=0)
-    np.testing.assert_allclose(b1, b - lr * grad_b, rtol=1e-14, atol=0)
+    W1, b1, epoch_loss = sgd_epoch(W, b, X, y, N, learning_rate)
+    np.testing.assert_allclose(W1, W - learning_rate * grad_W, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(b1, b - learning_rate * grad_b, rtol=1e-14, atol=0)
     assert epoch_loss == pytest.approx(loss, rel=1e-14)  # the loss *before* the step
 
 
@@ -152,8 +156,8 @@ def _per_example_grads(X, y, W, b):
     return np.array(rows)
 
 
-@pytest.mark.parametrize("bs", [1, 4, 15, 30, 50])
-def test_gradient_noise_matches_sampling_without_replacement(bs):
+@pytest.mark.parametrize("batch_size", [1, 4, 15, 30, 50])
+def test_gradient_noise_matches_sampling_without_replacement(batch_size):
     n = 60
     X, y, W, b = _problem(5, n=n)
     G = _per_example_grads(X, y, W, b)
@@ -165,9 +169,9 @@ def test_gradient_noise_matches_sampling_without_replacement(bs):
         return np.concatenate([gW.ravel(), gb])
 
     draws = 4000
-    sq = gradient_noise(grad_fn, n, bs, draws, np.random.default_rng(6))
+    sq = gradient_noise(grad_fn, n, batch_size, draws, np.random.default_rng(6))
     assert sq.shape == (draws,) and (sq >= 0).all()
-    expected = noise_theory(sigma2, n, bs)
+    expected = noise_theory(sigma2, n, batch_size)
     # At B=30 and 50 the finite-population factor (N-B)/(N-1) is about 0.5 and 0.17, far outside
     # the tolerance: drawing with replacement (sigma^2 / B) fails this test.
     assert abs(sq.mean() - expected) < 5 * sq.std(ddof=1) / np.sqrt(draws)
