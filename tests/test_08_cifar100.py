@@ -72,10 +72,10 @@ def test_top_1_is_argmax_accuracy_and_k_equal_classes_is_one():
 
 def _cosine_equivalent(s):
     return keras.optimizers.schedules.CosineDecay(
-        s.peak_lr / s.div,
+        s.peak_learning_rate / s.div,
         decay_steps=s.total_steps - s.warmup_steps,
         alpha=1 / (s.div * s.final_div),
-        warmup_target=s.peak_lr,
+        warmup_target=s.peak_learning_rate,
         warmup_steps=s.warmup_steps,
     )
 
@@ -95,15 +95,15 @@ def test_one_cycle_matches_cosine_decay_with_warmup(peak, total, pct, div, final
 
 def test_one_cycle_shape():
     s = OneCycle(2e-3, total_steps=400, pct_start=0.25, div=25.0, final_div=1e4)
-    lr = np.asarray(s(np.arange(0, 401)))
+    learning_rates = np.asarray(s(np.arange(0, 401)))
     assert s.warmup_steps == 100
-    assert lr[0] == pytest.approx(2e-3 / 25, rel=1e-6)
-    assert lr.argmax() == 100 and lr.max() == pytest.approx(2e-3, rel=1e-6)
-    assert lr[-1] == pytest.approx(2e-3 / 25 / 1e4, rel=1e-3)
-    assert (np.diff(lr[:101]) > 0).all() and (np.diff(lr[100:]) <= 0).all()
-    assert float(s(10_000)) == pytest.approx(lr[-1])  # constant after the last step
+    assert learning_rates[0] == pytest.approx(2e-3 / 25, rel=1e-6)
+    assert learning_rates.argmax() == 100 and learning_rates.max() == pytest.approx(2e-3, rel=1e-6)
+    assert learning_rates[-1] == pytest.approx(2e-3 / 25 / 1e4, rel=1e-3)
+    assert (np.diff(learning_rates[:101]) > 0).all() and (np.diff(learning_rates[100:]) <= 0).all()
+    assert float(s(10_000)) == pytest.approx(learning_rates[-1])  # constant after the last step
     # half way down the cosine: the mean of the peak and the end
-    assert lr[250] == pytest.approx((2e-3 + lr[-1]) / 2, rel=1e-5)
+    assert learning_rates[250] == pytest.approx((2e-3 + learning_rates[-1]) / 2, rel=1e-5)
 
 
 def test_one_cycle_drives_a_keras_optimizer():

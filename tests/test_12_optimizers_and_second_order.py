@@ -38,10 +38,10 @@ def _keras_path(opt, theta0, grads):
     return np.array(path)
 
 
-def _scratch_path(rule, theta0, grads, lrs, **hyper):
+def _scratch_path(rule, theta0, grads, learning_rates, **hyper):
     theta, state, path = theta0, {}, []
-    for g, lr in zip(grads, lrs, strict=True):
-        theta, state = rule(theta, g.astype("float64"), state, lr, **hyper)
+    for g, learning_rate in zip(grads, learning_rates, strict=True):
+        theta, state = rule(theta, g.astype("float64"), state, learning_rate, **hyper)
         path.append(theta)
     return np.array(path)
 
@@ -51,35 +51,49 @@ def _relative_gap(keras_path, scratch_path, theta0):
     return (np.abs(keras_path - scratch_path).max(axis=1) / moved).max()
 
 
-CASES = {  # id: (Keras optimizer factory taking lr, scratch rule, its hyper-parameters)
-    "sgd": (lambda lr: keras.optimizers.SGD(lr), sgd, {}),
-    "momentum0.9": (lambda lr: keras.optimizers.SGD(lr, momentum=0.9), sgd, {"momentum": 0.9}),
-    "momentum0.5": (lambda lr: keras.optimizers.SGD(lr, momentum=0.5), sgd, {"momentum": 0.5}),
+CASES = {  # id: (Keras optimizer of a learning rate, scratch rule, its hyper-parameters)
+    "sgd": (lambda learning_rate: keras.optimizers.SGD(learning_rate), sgd, {}),
+    "momentum0.9": (
+        lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),
+        sgd,
+        {"momentum": 0.9},
+    ),
+    "momentum0.5": (
+        lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.5),
+        sgd,
+        {"momentum": 0.5},
+    ),
     "nesterov0.9": (
-        lambda lr: keras.optimizers.SGD(lr, momentum=0.9, nesterov=True),
+        lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
         sgd,
         {"momentum": 0.9, "nesterov": True},
     ),
     "nesterov0.99": (
-        lambda lr: keras.optimizers.SGD(lr, momentum=0.99, nesterov=True),
+        lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.99, nesterov=True),
         sgd,
         {"momentum": 0.99, "nesterov": True},
     ),
-    "rmsprop": (lambda lr: keras.optimizers.RMSprop(lr), rmsprop, {}),
+    "rmsprop": (lambda learning_rate: keras.optimizers.RMSprop(learning_rate), rmsprop, {}),
     "rmsprop_rho0.5_eps1e-3": (
-        lambda lr: keras.optimizers.RMSprop(lr, rho=0.5, epsilon=1e-3),
+        lambda learning_rate: keras.optimizers.RMSprop(learning_rate, rho=0.5, epsilon=1e-3),
         rmsprop,
         {"rho": 0.5, "epsilon": 1e-3},
     ),
-    "adam": (lambda lr: keras.optimizers.Adam(lr), adam, {}),
+    "adam": (lambda learning_rate: keras.optimizers.Adam(learning_rate), adam, {}),
     "adam_betas": (
-        lambda lr: keras.optimizers.Adam(lr, beta_1=0.5, beta_2=0.9, epsilon=1e-4),
+        lambda learning_rate: keras.optimizers.Adam(
+            learning_rate, beta_1=0.5, beta_2=0.9, epsilon=1e-4
+        ),
         adam,
         {"beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-4},
     ),
-    "adamw_default": (lambda lr: keras.optimizers.AdamW(lr), adam, {"weight_decay": 0.004}),
+    "adamw_default": (
+        lambda learning_rate: keras.optimizers.AdamW(learning_rate),
+        adam,
+        {"weight_decay": 0.004},
+    ),
     "adamw_0.1": (
-        lambda lr: keras.optimizers.AdamW(lr, weight_decay=0.1),
+        lambda learning_rate: keras.optimizers.AdamW(learning_rate, weight_decay=0.1),
         adam,
         {"weight_decay": 0.1},
     ),
@@ -91,9 +105,9 @@ CASES = {  # id: (Keras optimizer factory taking lr, scratch rule, its hyper-par
 def test_rule_matches_keras_step_by_step(case, scale):
     make_opt, rule, hyper = CASES[case]
     theta0, grads = _problem(scale, seed=1)
-    lr = 0.01
-    ours = _scratch_path(rule, theta0, grads, [lr] * STEPS, **hyper)
-    assert _relative_gap(_keras_path(make_opt(lr), theta0, grads), ours, theta0) < RTOL
+    learning_rate = 0.01
+    ours = _scratch_path(rule, theta0, grads, [learning_rate] * STEPS, **hyper)
+    assert _relative_gap(_keras_path(make_opt(learning_rate), theta0, grads), ours, theta0) < RTOL
 
 
 @pytest.mark.parametrize("case", ["momentum0.9", "nesterov0.9", "adam", "adamw_0.1", "rmsprop"])
@@ -101,26 +115,27 @@ def test_rule_matches_keras_under_a_learning_rate_schedule(case):
     """The learning rate changes every step; Keras uses schedule(iterations) at step iterations."""
     make_opt, rule, hyper = CASES[case]
     schedule = keras.optimizers.schedules.ExponentialDecay(0.05, decay_steps=5, decay_rate=0.5)
-    lrs = [float(schedule(t)) for t in range(STEPS)]
+    learning_rates = [float(schedule(t)) for t in range(STEPS)]
     theta0, grads = _problem(1.0, seed=2)
-    ours = _scratch_path(rule, theta0, grads, lrs, **hyper)
+    ours = _scratch_path(rule, theta0, grads, learning_rates, **hyper)
     assert _relative_gap(_keras_path(make_opt(schedule), theta0, grads), ours, theta0) < RTOL
 
 
-def _textbook_momentum(theta, g, state, lr, momentum=0.9):
-    """v <- mu v + g; theta <- theta - lr v: Keras's rule only while lr is constant."""
+def _textbook_momentum(theta, g, state, learning_rate, momentum=0.9):
+    """v <- mu v + g; theta <- theta - learning_rate * v: Keras's rule only while the learning
+    rate is constant."""
     v = momentum * state.get("v", 0.0) + g
-    return theta - lr * v, {"v": v}
+    return theta - learning_rate * v, {"v": v}
 
 
 def test_textbook_momentum_differs_from_keras_only_under_a_schedule():
     theta0, grads = _problem(1.0, seed=3)
     ours = _scratch_path(_textbook_momentum, theta0, grads, [0.01] * STEPS)
     keras_path = _keras_path(keras.optimizers.SGD(0.01, momentum=0.9), theta0, grads)
-    assert _relative_gap(keras_path, ours, theta0) < RTOL  # constant lr: the same rule
+    assert _relative_gap(keras_path, ours, theta0) < RTOL  # constant learning_rate: the same rule
     schedule = keras.optimizers.schedules.ExponentialDecay(0.05, decay_steps=5, decay_rate=0.5)
-    lrs = [float(schedule(t)) for t in range(STEPS)]
-    ours = _scratch_path(_textbook_momentum, theta0, grads, lrs)
+    learning_rates = [float(schedule(t)) for t in range(STEPS)]
+    ours = _scratch_path(_textbook_momentum, theta0, grads, learning_rates)
     keras_path = _keras_path(keras.optimizers.SGD(schedule, momentum=0.9), theta0, grads)
     assert _relative_gap(keras_path, ours, theta0) > 1e-2  # far outside the tolerance
 
@@ -129,14 +144,16 @@ def test_nesterov_is_the_look_ahead_method_rewritten():
     """Classical NAG: gradient at theta + mu v. Keras's variable is that look-ahead point."""
     rng = np.random.default_rng(4)
     M = rng.normal(size=(DIM, DIM))
-    A, b, mu, lr = M @ M.T / DIM + np.eye(DIM), rng.normal(size=DIM), 0.9, 0.05
+    A, b, mu, learning_rate = M @ M.T / DIM + np.eye(DIM), rng.normal(size=DIM), 0.9, 0.05
     grad = lambda x: A @ x - b  # noqa: E731  (gradient of a convex quadratic)
     theta, v = rng.normal(size=DIM), np.zeros(DIM)
     phi, state = theta.copy(), {}  # with v = 0 the look-ahead point starts at theta
     for _ in range(STEPS):
-        v = mu * v - lr * grad(theta + mu * v)  # classical Nesterov (Sutskever et al., 2013)
+        v = mu * v - learning_rate * grad(
+            theta + mu * v
+        )  # classical Nesterov (Sutskever et al., 2013)
         theta = theta + v
-        phi, state = sgd(phi, grad(phi), state, lr, momentum=mu, nesterov=True)
+        phi, state = sgd(phi, grad(phi), state, learning_rate, momentum=mu, nesterov=True)
         np.testing.assert_allclose(phi, theta + mu * v, rtol=1e-10, atol=1e-12)
 
 
@@ -150,7 +167,8 @@ def test_adam_epsilon_placement_matters_only_for_tiny_gradients():
 
 
 def test_adam_first_step_has_the_keras_effective_epsilon():
-    """Step 1: lr * g / (|g| + eps / sqrt(1 - beta_2)), about lr in size unless |g| ~ eps."""
+    """Step 1: learning_rate * g / (|g| + eps / sqrt(1 - beta_2)), about learning_rate in size
+    unless |g| ~ eps."""
     g, eps, beta_2 = np.array([1.0, -1e-3, 1e-6, -1e-7]), 1e-7, 0.999
     theta, _ = adam(np.zeros(4), g, {}, 0.01, beta_2=beta_2, epsilon=eps)
     expected = -0.01 * g / (np.abs(g) + eps / np.sqrt(1 - beta_2))
