@@ -118,10 +118,11 @@ def test_unequal_shards_need_a_weighted_mean():
     assert _rel_diff(weighted, full) < RTOL
 
 
-def _fit(x, y, epochs, batch_size, lr=0.05, seed=42):
+def _fit(x, y, epochs, batch_size, learning_rate=0.05, seed=42):
     keras.utils.set_random_seed(seed)
     model = _model(features=x.shape[1])
-    model.compile(optimizer=keras.optimizers.SGD(lr, momentum=0.9), loss=LOSS, jit_compile=False)
+    optimizer = keras.optimizers.SGD(learning_rate, momentum=0.9)
+    model.compile(optimizer=optimizer, loss=LOSS, jit_compile=False)
     hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0)
     return model, hist.history["loss"]
 
@@ -206,7 +207,7 @@ fitted.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
 by_hand = [w - 0.5 * np.asarray(g) for w, g in zip(start, ours)]
 fit_step = max(float(np.abs(a - b).max()) for a, b in zip(fitted.get_weights(), by_hand))
 loop_model, rec = ns["train_loop"](mirrored, make, x6 := np.tile(x, (6, 1)), y6 := np.tile(y, 6),
-                                   epochs=2, batch_size=16, lr=0.05, seed=1)
+                                   epochs=2, batch_size=16, learning_rate=0.05, seed=1)
 keras.utils.set_random_seed(1)
 one = make()
 one.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9), loss=loss_fn, jit_compile=False)
