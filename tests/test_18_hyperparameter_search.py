@@ -182,7 +182,7 @@ def _notebook_code():
 
 def test_notebook_tuners_use_build_tuner_with_overwrite():
     code = _notebook_code()
-    assert 'tuner_root = results.REPO_ROOT / "build" / "tuner" / (' in code
+    assert 'tuner_root = paths.BUILD_DIR / "tuner" / (' in code
     assert code.count("directory=") == code.count("directory=str(tuner_root)") == 1
     assert code.count("overwrite=True,") == 1  # the one place tuners are made
     assert "project_name=" in code
@@ -214,9 +214,14 @@ def test_keras_tuner_writes_where_told_and_overwrite_starts_afresh(tmp_path, mon
     try:
         for max_trials in (2, 1):  # without overwrite the rerun would reload the two old trials
             tuner = kt.RandomSearch(
-                build, objective="val_loss", max_trials=max_trials, seed=0,
-                directory=str(root), project_name=project, overwrite=True,
-            )  # fmt: skip
+                build,
+                objective="val_loss",
+                max_trials=max_trials,
+                seed=0,
+                directory=str(root),
+                project_name=project,
+                overwrite=True,
+            )
             tuner.search(x, y, epochs=1, validation_data=(x, y), verbose=0)
             trials = tuner.oracle.trials.values()
             assert [t.status for t in trials] == ["COMPLETED"] * max_trials

@@ -29,8 +29,6 @@ layer_cost = ns["layer_cost"]
 model_cost = ns["model_cost"]
 quantize_symmetric = ns["quantize_symmetric"]
 
-L = keras.layers
-
 
 def _model(input_shape, layers):
     model = keras.Sequential([keras.Input(input_shape), *layers])
@@ -41,44 +39,53 @@ def _model(input_shape, layers):
 def _zoo():
     """Small models covering every layer type and option the counter knows."""
     return {
-        "conv": ((9, 9, 3), [L.Conv2D(5, 3), L.Conv2D(4, (3, 2), strides=2, padding="same")]),
+        "conv": (
+            (9, 9, 3),
+            [keras.layers.Conv2D(5, 3), keras.layers.Conv2D(4, (3, 2), strides=2, padding="same")],
+        ),
         "conv no bias, 1x1, groups": (
             (8, 8, 4),
-            [L.Conv2D(6, 1, use_bias=False), L.Conv2D(4, 3, groups=2, padding="same")],
+            [
+                keras.layers.Conv2D(6, 1, use_bias=False),
+                keras.layers.Conv2D(4, 3, groups=2, padding="same"),
+            ],
         ),
         "depthwise": (
             (10, 10, 3),
-            [L.DepthwiseConv2D(3, depth_multiplier=2), L.DepthwiseConv2D(5, strides=2)],
+            [
+                keras.layers.DepthwiseConv2D(3, depth_multiplier=2),
+                keras.layers.DepthwiseConv2D(5, strides=2),
+            ],
         ),
         "separable": (
             (10, 10, 3),
             [
-                L.SeparableConv2D(7, 3, padding="same", depth_multiplier=2),
-                L.SeparableConv2D(4, 3, strides=2, use_bias=False),
+                keras.layers.SeparableConv2D(7, 3, padding="same", depth_multiplier=2),
+                keras.layers.SeparableConv2D(4, 3, strides=2, use_bias=False),
             ],
         ),
         "dense on images, pooling, BN": (
             (6, 6, 2),
             [
-                L.Dense(5),
-                L.BatchNormalization(),
-                L.MaxPooling2D(),
-                L.BatchNormalization(center=False),
-                L.Flatten(),
-                L.Dense(7, activation="relu"),
-                L.Dropout(0.5),
-                L.Dense(3, use_bias=False),
+                keras.layers.Dense(5),
+                keras.layers.BatchNormalization(),
+                keras.layers.MaxPooling2D(),
+                keras.layers.BatchNormalization(center=False),
+                keras.layers.Flatten(),
+                keras.layers.Dense(7, activation="relu"),
+                keras.layers.Dropout(0.5),
+                keras.layers.Dense(3, use_bias=False),
             ],
         ),
         "notebook-like": (
             (28, 28, 1),
             [
-                L.Conv2D(16, 3, padding="same", activation="relu"),
-                L.MaxPooling2D(),
-                L.SeparableConv2D(32, 3, padding="same", activation="relu"),
-                L.Conv2D(128, 1),
-                L.GlobalAveragePooling2D(),
-                L.Dense(10),
+                keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
+                keras.layers.MaxPooling2D(),
+                keras.layers.SeparableConv2D(32, 3, padding="same", activation="relu"),
+                keras.layers.Conv2D(128, 1),
+                keras.layers.GlobalAveragePooling2D(),
+                keras.layers.Dense(10),
             ],
         ),
     }
@@ -100,35 +107,59 @@ def test_params_and_shapes_match_keras(name):
 # Worked out by hand: (layer, input shape, output shape, params, MACs).
 HAND = [
     # 3x3 kernel, 2 -> 4 channels, valid on 5x5: 3x3 outputs, each 3*3*2 MACs per filter
-    (lambda: L.Conv2D(4, 3), (5, 5, 2), (3, 3, 4), 3 * 3 * 2 * 4 + 4, 3 * 3 * 4 * (3 * 3 * 2)),
+    (
+        lambda: keras.layers.Conv2D(4, 3),
+        (5, 5, 2),
+        (3, 3, 4),
+        3 * 3 * 2 * 4 + 4,
+        3 * 3 * 4 * (3 * 3 * 2),
+    ),
     # stride 2, same padding on 5x5: ceil(5/2) = 3 outputs per side
     (
-        lambda: L.Conv2D(4, 3, strides=2, padding="same"),
+        lambda: keras.layers.Conv2D(4, 3, strides=2, padding="same"),
         (5, 5, 2),
         (3, 3, 4),
         76,
         3 * 3 * 4 * 18,
     ),
     # two groups: each filter sees 1 of the 2 input channels
-    (lambda: L.Conv2D(4, 3, groups=2), (5, 5, 2), (3, 3, 4), 3 * 3 * 1 * 4 + 4, 9 * 4 * 9),
-    (lambda: L.Conv2D(8, 1, use_bias=False), (4, 4, 3), (4, 4, 8), 24, 16 * 24),
+    (
+        lambda: keras.layers.Conv2D(4, 3, groups=2),
+        (5, 5, 2),
+        (3, 3, 4),
+        3 * 3 * 1 * 4 + 4,
+        9 * 4 * 9,
+    ),
+    (lambda: keras.layers.Conv2D(8, 1, use_bias=False), (4, 4, 3), (4, 4, 8), 24, 16 * 24),
     # depthwise, multiplier 2: 6 output channels, each one 3x3 filter on one input channel
     (
-        lambda: L.DepthwiseConv2D(3, depth_multiplier=2),
+        lambda: keras.layers.DepthwiseConv2D(3, depth_multiplier=2),
         (5, 5, 3),
         (3, 3, 6),
         9 * 6 + 6,
         9 * 6 * 9,
     ),
     # separable: depthwise 3x3 on 3 channels (27 weights), then 1x1 3 -> 4 (12 weights), bias 4
-    (lambda: L.SeparableConv2D(4, 3), (5, 5, 3), (3, 3, 4), 27 + 12 + 4, 9 * (27 + 12)),
-    (lambda: L.Dense(7), (5,), (7,), 5 * 7 + 7, 35),
-    (lambda: L.Dense(7), (2, 3, 5), (2, 3, 7), 42, 6 * 35),  # applied at each of 6 positions
-    (lambda: L.BatchNormalization(), (4, 4, 3), (4, 4, 3), 12, 0),
-    (lambda: L.BatchNormalization(center=False, scale=False), (4, 4, 3), (4, 4, 3), 6, 0),
-    (lambda: L.MaxPooling2D(), (4, 4, 3), (2, 2, 3), 0, 0),
-    (lambda: L.GlobalAveragePooling2D(), (4, 4, 3), (3,), 0, 0),
-    (lambda: L.Flatten(), (4, 4, 3), (48,), 0, 0),
+    (lambda: keras.layers.SeparableConv2D(4, 3), (5, 5, 3), (3, 3, 4), 27 + 12 + 4, 9 * (27 + 12)),
+    (lambda: keras.layers.Dense(7), (5,), (7,), 5 * 7 + 7, 35),
+    (
+        lambda: keras.layers.Dense(7),
+        (2, 3, 5),
+        (2, 3, 7),
+        42,
+        6 * 35,
+    ),  # applied at each of 6 positions
+    (lambda: keras.layers.BatchNormalization(), (4, 4, 3), (4, 4, 3), 12, 0),
+    (
+        lambda: keras.layers.BatchNormalization(center=False, scale=False),
+        (4, 4, 3),
+        (4, 4, 3),
+        6,
+        0,
+    ),
+    (lambda: keras.layers.MaxPooling2D(), (4, 4, 3), (2, 2, 3), 0, 0),
+    (lambda: keras.layers.GlobalAveragePooling2D(), (4, 4, 3), (3,), 0, 0),
+    (lambda: keras.layers.Flatten(), (4, 4, 3), (48,), 0, 0),
 ]
 
 
@@ -140,7 +171,15 @@ def test_costs_match_hand_computed(make, shape, out, params, macs):
 
 
 def test_model_cost_is_the_sum_of_layer_costs():
-    model = _model((12, 12, 2), [L.Conv2D(3, 3), L.MaxPooling2D(), L.Flatten(), L.Dense(4)])
+    model = _model(
+        (12, 12, 2),
+        [
+            keras.layers.Conv2D(3, 3),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(4),
+        ],
+    )
     rows = model_cost(model)
     # conv: 10x10x3 outputs * 18; pool -> 5x5x3 = 75; dense 75 -> 4
     assert [r["MACs"] for r in rows] == [100 * 3 * 18, 0, 0, 75 * 4]
@@ -179,9 +218,9 @@ def test_grouped_conv_costs_the_sum_of_its_groups(groups):
     # Keras runs a grouped Conv2D inside a nested function that the profiler does not enter, so
     # we check it against its definition: `groups` ordinary convolutions side by side, each on
     # C_in / groups input channels with C_out / groups filters.
-    grouped = L.Conv2D(6, 3, groups=groups, padding="same")
+    grouped = keras.layers.Conv2D(6, 3, groups=groups, padding="same")
     grouped.build((None, 8, 8, 6))
-    one = L.Conv2D(6 // groups, 3, padding="same")
+    one = keras.layers.Conv2D(6 // groups, 3, padding="same")
     one.build((None, 8, 8, 6 // groups))
     out, params, macs = layer_cost(grouped, (8, 8, 6))
     out_one, params_one, macs_one = layer_cost(one, (8, 8, 6 // groups))
@@ -192,18 +231,18 @@ def test_grouped_conv_costs_the_sum_of_its_groups(groups):
 
 @pytest.mark.parametrize(
     "layer",
-    [L.Conv1D(4, 3), L.LayerNormalization(), L.Embedding(10, 4)],
+    [keras.layers.Conv1D(4, 3), keras.layers.LayerNormalization(), keras.layers.Embedding(10, 4)],
     ids=["Conv1D", "LayerNormalization", "Embedding"],
 )
 def test_unknown_layers_with_weights_are_an_error(layer):
-    shape = (6, 3) if not isinstance(layer, L.Embedding) else (5,)
+    shape = (6, 3) if not isinstance(layer, keras.layers.Embedding) else (5,)
     layer.build((None, *shape))
     with pytest.raises(ValueError, match="no cost formula"):
         layer_cost(layer, shape)
 
 
 def test_channels_first_is_an_error():
-    layer = L.Conv2D(4, 3, data_format="channels_first")
+    layer = keras.layers.Conv2D(4, 3, data_format="channels_first")
     layer.build((None, 2, 6, 6))
     with pytest.raises(ValueError, match="channels_last"):
         layer_cost(layer, (2, 6, 6))
@@ -245,7 +284,12 @@ def test_quantize_symmetric_matches_tflite_dynamic_range():
     keras.utils.set_random_seed(0)
     model = _model(
         (8, 8, 8),
-        [L.Conv2D(16, 3, activation="relu"), L.Flatten(), L.Dense(40), L.Dense(3)],
+        [
+            keras.layers.Conv2D(16, 3, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(40),
+            keras.layers.Dense(3),
+        ],
     )
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
