@@ -4,7 +4,8 @@ Keras's layers are random; we make them deterministic in two ways: RandomTransla
 factor range of one value (``(dy / H, dy / H)``), so the drawn shift is exactly ``dy`` pixels, and
 RandomFlip's own ``transform_images`` with every flip forced on. For whole-pixel moves nothing is
 interpolated, so outputs must agree exactly with ``interpolation="nearest"`` and to 1e-6 (float32
-rounding of the shift ``dy / H * H``) with the default ``"bilinear"``.
+rounding of the shift ``dy / H * H``) with the default ``"bilinear"``. With
+``interpolation="nearest"`` a random fractional shift must still be one of our whole-pixel shifts.
 Statistical checks use a fixed seed and 5 standard errors.
 """
 
@@ -81,6 +82,28 @@ def test_translate_matches_keras_for_random_shifts_and_fill(seed):
         interpolation="nearest",
     )
     np.testing.assert_array_equal(translate(x, dy, dx, fill=fill), _np(layer(x, training=True)))
+
+
+@pytest.mark.parametrize("interpolation, whole_pixels", [("nearest", True), ("bilinear", False)])
+def test_random_fractional_translation_moves_whole_pixels_only_with_nearest(
+    interpolation, whole_pixels
+):
+    """The notebook trains with RandomTranslation(0.07, interpolation="nearest"): every output
+    must be one of our whole-pixel shifts; with bilinear, fractional shifts blend pixels."""
+    x = _images(n=32, h=28, w=28, c=1, seed=12)
+    layer = keras.layers.RandomTranslation(
+        0.07, 0.07, fill_mode="constant", interpolation=interpolation, seed=13
+    )
+    out = _np(layer(x, training=True))
+    moves = range(-2, 3)  # 0.07 * 28 = 1.96 pixels at most
+    is_whole = [
+        any(np.array_equal(translate(img, dy, dx), o) for dy in moves for dx in moves)
+        for img, o in zip(x, out, strict=True)
+    ]
+    if whole_pixels:
+        assert all(is_whole)
+    else:
+        assert not all(is_whole)  # some draws are fractions of a pixel, interpolated
 
 
 def test_translate_moves_down_and_right_and_zero_fills():
