@@ -52,7 +52,7 @@ def test_step_decay(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_exponential_decay(seed, staircase):
     rng = np.random.default_rng(seed)
-    lr0, decay_steps = rng.uniform(1e-3, 1.0), int(rng.integers(1, 200))
+    initial_learning_rate, decay_steps = rng.uniform(1e-3, 1.0), int(rng.integers(1, 200))
     decay_rate = rng.uniform(0.05, 0.99)
     steps = np.unique(
         np.r_[
@@ -64,19 +64,21 @@ def test_exponential_decay(seed, staircase):
         ]
     )
     schedule = keras.optimizers.schedules.ExponentialDecay(
-        lr0, decay_steps, decay_rate, staircase=staircase
+        initial_learning_rate, decay_steps, decay_rate, staircase=staircase
     )
-    ours = NS["exponential_decay"](steps, lr0, decay_steps, decay_rate, staircase=staircase)
+    ours = NS["exponential_decay"](
+        steps, initial_learning_rate, decay_steps, decay_rate, staircase=staircase
+    )
     check(ours, keras_at(schedule, steps), steps)
     if staircase:  # constant within a stair
-        assert np.all(ours[steps < decay_steps] == lr0)
+        assert np.all(ours[steps < decay_steps] == initial_learning_rate)
 
 
 @pytest.mark.parametrize("staircase", [False, True])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_inverse_time_decay(seed, staircase):
     rng = np.random.default_rng(seed)
-    lr0, decay_steps = rng.uniform(1e-3, 1.0), int(rng.integers(1, 200))
+    initial_learning_rate, decay_steps = rng.uniform(1e-3, 1.0), int(rng.integers(1, 200))
     decay_rate = rng.uniform(0.1, 5.0)
     steps = np.unique(
         np.r_[
@@ -87,16 +89,18 @@ def test_inverse_time_decay(seed, staircase):
         ]
     )
     schedule = keras.optimizers.schedules.InverseTimeDecay(
-        lr0, decay_steps, decay_rate, staircase=staircase
+        initial_learning_rate, decay_steps, decay_rate, staircase=staircase
     )
-    ours = NS["inverse_time_decay"](steps, lr0, decay_steps, decay_rate, staircase=staircase)
+    ours = NS["inverse_time_decay"](
+        steps, initial_learning_rate, decay_steps, decay_rate, staircase=staircase
+    )
     check(ours, keras_at(schedule, steps), steps)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_cosine_decay_with_warmup(seed):
     rng = np.random.default_rng(seed)
-    lr_start = 0.0 if seed == 0 else rng.uniform(0.0, 0.05)
+    start_learning_rate = 0.0 if seed == 0 else rng.uniform(0.0, 0.05)
     peak, alpha = rng.uniform(0.05, 1.0), (0.0 if seed < 2 else rng.uniform(0.0, 0.5))
     warmup, decay = int(rng.integers(1, 60)), int(rng.integers(10, 300))
     # every warmup step, the switch, a spread over the decay, and steps past the end (flat)
@@ -108,9 +112,11 @@ def test_cosine_decay_with_warmup(seed):
         ].astype(int)
     )
     schedule = keras.optimizers.schedules.CosineDecay(
-        lr_start, decay, alpha=alpha, warmup_target=peak, warmup_steps=warmup
+        start_learning_rate, decay, alpha=alpha, warmup_target=peak, warmup_steps=warmup
     )
-    ours = NS["cosine_decay_with_warmup"](steps, lr_start, decay, peak, warmup, alpha=alpha)
+    ours = NS["cosine_decay_with_warmup"](
+        steps, start_learning_rate, decay, peak, warmup, alpha=alpha
+    )
     check(ours, keras_at(schedule, steps), steps)
     in_warmup = ours[steps < warmup]
     assert np.all(np.diff(in_warmup) > 0), "the warmup must climb"
@@ -125,11 +131,13 @@ def test_cosine_without_warmup_matches_plain_cosine_decay():
     check(ours, keras_at(schedule, steps), steps)
 
 
-def keras_plateau(val_losses, lr0, **kwargs):
+def keras_plateau(val_losses, initial_learning_rate, min_learning_rate=0.0, **kwargs):
     """ReduceLROnPlateau fed val_losses: the learning rate after each epoch's check."""
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    model.compile(keras.optimizers.SGD(lr0), loss="mse")
-    callback = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", **kwargs)
+    model.compile(keras.optimizers.SGD(initial_learning_rate), loss="mse")
+    callback = keras.callbacks.ReduceLROnPlateau(
+        monitor="val_loss", min_lr=min_learning_rate, **kwargs
+    )
     callback.set_model(model)
     callback.on_train_begin()
     out = []
@@ -140,7 +148,7 @@ def keras_plateau(val_losses, lr0, **kwargs):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_reduce_lr_on_plateau(seed):
+def test_reduce_learning_rate_on_plateau(seed):
     rng = np.random.default_rng(seed)
     # falling losses with noise, and stretches that repeat a value or barely improve
     losses = 1.0 / (1.0 + 0.3 * np.arange(40)) + rng.normal(0, 0.02, 40)
@@ -150,17 +158,16 @@ def test_reduce_lr_on_plateau(seed):
         factor=float(rng.choice([0.1, 0.2, 0.5])),
         patience=int(rng.integers(1, 4)),
         min_delta=float(rng.choice([1e-4, 1e-2])),
-        min_lr=float(rng.choice([0.0, 1e-3])),
+        min_learning_rate=float(rng.choice([0.0, 1e-3])),
     )
-    ours = NS["reduce_lr_on_plateau"](losses, 0.1, **kwargs)
+    ours = NS["reduce_learning_rate_on_plateau"](losses, 0.1, **kwargs)
     theirs = keras_plateau(losses, 0.1, **kwargs)
     assert np.allclose(ours, theirs, rtol=1e-6, atol=0), (kwargs, ours, theirs)
     assert np.any(np.diff(ours) < 0), "the sequence should trigger at least one reduction"
 
 
-def test_reduce_lr_on_plateau_stops_at_min_lr():
-    ours = NS["reduce_lr_on_plateau"](np.ones(20), 0.1, factor=0.5, patience=1, min_lr=0.01)
+def test_reduce_learning_rate_on_plateau_stops_at_the_minimum():
+    settings = dict(factor=0.5, patience=1, min_learning_rate=0.01)
+    ours = NS["reduce_learning_rate_on_plateau"](np.ones(20), 0.1, **settings)
     assert ours.min() == pytest.approx(0.01) and ours[0] == pytest.approx(0.1)
-    assert np.allclose(
-        ours, keras_plateau(np.ones(20), 0.1, factor=0.5, patience=1, min_lr=0.01), rtol=1e-6
-    )
+    assert np.allclose(ours, keras_plateau(np.ones(20), 0.1, **settings), rtol=1e-6)

@@ -22,11 +22,11 @@ def _weights(seed, shapes=((30, 12), (12,), (12, 4))):
     return [rng.normal(size=s).astype("float32") for s in shapes]
 
 
-@pytest.mark.parametrize("lam", [0.0, 1e-4, 0.01, 3.0])
-def test_l2_penalty_is_lambda_times_tf_l2_loss(lam):
+@pytest.mark.parametrize("l2_lambda", [0.0, 1e-4, 0.01, 3.0])
+def test_l2_penalty_is_lambda_times_tf_l2_loss(l2_lambda):
     ws = _weights(0)
-    expected = lam * sum(float(tf.nn.l2_loss(w)) for w in ws)
-    assert float(l2_penalty(ws, lam)) == pytest.approx(expected, rel=RTOL, abs=ATOL)
+    expected = l2_lambda * sum(float(tf.nn.l2_loss(w)) for w in ws)
+    assert float(l2_penalty(ws, l2_lambda)) == pytest.approx(expected, rel=RTOL, abs=ATOL)
 
 
 def test_l2_penalty_of_no_weights_is_zero():
@@ -41,17 +41,17 @@ def test_l2_penalty_gradient_is_lambda_w():
         np.testing.assert_allclose(g.numpy(), 0.3 * w.numpy(), rtol=RTOL, atol=ATOL)
 
 
-@pytest.mark.parametrize("lam", [1e-3, 0.2])
-def test_l2_penalty_matches_keras_regularizer_with_half_lambda(lam):
+@pytest.mark.parametrize("l2_lambda", [1e-3, 0.2])
+def test_l2_penalty_matches_keras_regularizer_with_half_lambda(l2_lambda):
     ws = _weights(2)
-    keras_l2 = keras.regularizers.L2(lam / 2)  # Keras adds l2 * sum(w**2), no 1/2
+    keras_l2 = keras.regularizers.L2(l2_lambda / 2)  # Keras adds l2 * sum(w**2), no 1/2
     expected = sum(float(keras_l2(w)) for w in ws)
-    assert float(l2_penalty(ws, lam)) == pytest.approx(expected, rel=RTOL)
+    assert float(l2_penalty(ws, l2_lambda)) == pytest.approx(expected, rel=RTOL)
 
 
-def _mlp(lam, seed=0):
+def _mlp(l2_lambda, seed=0):
     keras.utils.set_random_seed(seed)
-    reg = keras.regularizers.L2(lam / 2) if lam else None
+    reg = keras.regularizers.L2(l2_lambda / 2) if l2_lambda else None
     return keras.Sequential(
         [
             keras.Input((20,)),
@@ -62,23 +62,27 @@ def _mlp(lam, seed=0):
 
 
 def test_l2_penalty_matches_model_losses():
-    lam = 0.05
-    model = _mlp(lam)
+    l2_lambda = 0.05
+    model = _mlp(l2_lambda)
     kernels = [layer.kernel for layer in model.layers]
-    assert float(l2_penalty(kernels, lam)) == pytest.approx(float(sum(model.losses)), rel=RTOL)
+    assert float(l2_penalty(kernels, l2_lambda)) == pytest.approx(
+        float(sum(model.losses)), rel=RTOL
+    )
 
 
-@pytest.mark.parametrize("make_opt", [lambda: keras.optimizers.SGD(0.1), keras.optimizers.Adam])
-def test_train_step_matches_keras_regularized_training(make_opt):
-    lam = 0.02
+@pytest.mark.parametrize(
+    "make_optimizer", [lambda: keras.optimizers.SGD(0.1), keras.optimizers.Adam]
+)
+def test_train_step_matches_keras_regularized_training(make_optimizer):
+    l2_lambda = 0.02
     rng = np.random.default_rng(3)
     x = rng.normal(size=(32, 20)).astype("float32")
     y = rng.integers(0, 5, size=32)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    by_hand, by_keras = _mlp(0.0), _mlp(lam)
+    loss_function = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    by_hand, by_keras = _mlp(0.0), _mlp(l2_lambda)
     by_keras.set_weights(by_hand.get_weights())
-    by_keras.compile(optimizer=make_opt(), loss=loss_fn)
-    step = make_train_step(by_hand, loss_fn, make_opt(), lam)
+    by_keras.compile(optimizer=make_optimizer(), loss=loss_function)
+    step = make_train_step(by_hand, loss_function, make_optimizer(), l2_lambda)
     for _ in range(4):
         data_loss, total = step(x, y)
         keras_total = by_keras.train_on_batch(x, y)
@@ -110,50 +114,55 @@ def _problem(seed, n=40, steps=6):
     return w0, grads
 
 
-@pytest.mark.parametrize("lr,lam", [(0.1, 0.01), (0.01, 0.5)])
-def test_sgd_step_matches_keras_sgd_both_ways(lr, lam):
+@pytest.mark.parametrize("learning_rate,l2_lambda", [(0.1, 0.01), (0.01, 0.5)])
+def test_sgd_step_matches_keras_sgd_both_ways(learning_rate, l2_lambda):
     w0, grads = _problem(4)
     w_l2 = w_wd = w0.astype("float64")
     for g in grads:
-        w_l2 = sgd_step(w_l2, g, lr, l2=lam)
-        w_wd = sgd_step(w_wd, g, lr, weight_decay=lam)
-    keras_l2 = _keras_run(keras.optimizers.SGD(lr), w0, grads, l2=lam)
-    keras_wd = _keras_run(keras.optimizers.SGD(lr, weight_decay=lam), w0, grads)
+        w_l2 = sgd_step(w_l2, g, learning_rate, l2=l2_lambda)
+        w_wd = sgd_step(w_wd, g, learning_rate, weight_decay=l2_lambda)
+    keras_l2 = _keras_run(keras.optimizers.SGD(learning_rate), w0, grads, l2=l2_lambda)
+    keras_wd = _keras_run(keras.optimizers.SGD(learning_rate, weight_decay=l2_lambda), w0, grads)
     np.testing.assert_allclose(w_l2, keras_l2, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(w_wd, keras_wd, rtol=RTOL, atol=ATOL)
     # for plain SGD, L2 in the loss and decoupled weight decay are the same update
     np.testing.assert_allclose(w_l2, w_wd, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("lr,lam", [(1e-3, 0.01), (0.05, 0.3)])
-def test_adam_step_with_l2_matches_keras_adam_on_penalised_gradient(lr, lam):
+@pytest.mark.parametrize("learning_rate,l2_lambda", [(1e-3, 0.01), (0.05, 0.3)])
+def test_adam_step_with_l2_matches_keras_adam_on_penalised_gradient(learning_rate, l2_lambda):
     w0, grads = _problem(5)
-    expected = _keras_run(keras.optimizers.Adam(lr), w0, grads, l2=lam)
+    expected = _keras_run(keras.optimizers.Adam(learning_rate), w0, grads, l2=l2_lambda)
     np.testing.assert_allclose(
-        _scratch_adam(w0, grads, lr=lr, l2=lam), expected, rtol=RTOL, atol=ATOL
+        _scratch_adam(w0, grads, learning_rate=learning_rate, l2=l2_lambda),
+        expected,
+        rtol=RTOL,
+        atol=ATOL,
     )
 
 
-@pytest.mark.parametrize("lr,wd", [(1e-3, 0.004), (0.05, 0.3)])
-def test_adam_step_with_weight_decay_matches_keras_adamw(lr, wd):
+@pytest.mark.parametrize("learning_rate,decay", [(1e-3, 0.004), (0.05, 0.3)])
+def test_adam_step_with_weight_decay_matches_keras_adamw(learning_rate, decay):
     w0, grads = _problem(6)
-    expected = _keras_run(keras.optimizers.AdamW(lr, weight_decay=wd), w0, grads)
-    got = _scratch_adam(w0, grads, lr=lr, weight_decay=wd)
+    expected = _keras_run(keras.optimizers.AdamW(learning_rate, weight_decay=decay), w0, grads)
+    got = _scratch_adam(w0, grads, learning_rate=learning_rate, weight_decay=decay)
     np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL)
 
 
 def test_adam_step_without_regularization_matches_keras_adam():
     w0, grads = _problem(7)
     expected = _keras_run(keras.optimizers.Adam(0.01), w0, grads)
-    np.testing.assert_allclose(_scratch_adam(w0, grads, lr=0.01), expected, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        _scratch_adam(w0, grads, learning_rate=0.01), expected, rtol=RTOL, atol=ATOL
+    )
 
 
 def test_adam_l2_and_adamw_differ_but_sgd_forms_coincide():
-    lr, lam = 0.01, 0.1
+    learning_rate, l2_lambda = 0.01, 0.1
     w0, grads = _problem(8)
-    adam_l2 = _keras_run(keras.optimizers.Adam(lr), w0, grads, l2=lam)
-    adamw = _keras_run(keras.optimizers.AdamW(lr, weight_decay=lam), w0, grads)
-    sgd_l2 = _keras_run(keras.optimizers.SGD(lr), w0, grads, l2=lam)
-    sgd_wd = _keras_run(keras.optimizers.SGD(lr, weight_decay=lam), w0, grads)
+    adam_l2 = _keras_run(keras.optimizers.Adam(learning_rate), w0, grads, l2=l2_lambda)
+    adamw = _keras_run(keras.optimizers.AdamW(learning_rate, weight_decay=l2_lambda), w0, grads)
+    sgd_l2 = _keras_run(keras.optimizers.SGD(learning_rate), w0, grads, l2=l2_lambda)
+    sgd_wd = _keras_run(keras.optimizers.SGD(learning_rate, weight_decay=l2_lambda), w0, grads)
     assert np.max(np.abs(adam_l2 - adamw)) > 1e-3  # far above float32 rounding
     np.testing.assert_allclose(sgd_l2, sgd_wd, rtol=RTOL, atol=ATOL)
