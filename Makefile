@@ -14,7 +14,7 @@ help:
 	@echo "make test         ruff + unit tests + every notebook under nbval in quick mode"
 	@echo "make lab          JupyterLab on notebooks/ with the project's kernel"
 	@echo "make data         locate, verify and build every dataset; print where each came from"
-	@echo "make bench        notebooks 06-08 in full mode → build/bench.md (accuracy, time, device)"
+	@echo "make bench        notebooks 06-08 and 23 in full mode → build/bench.md (accuracy, time, speed ratios)"
 	@echo "make setup        the virtual environment ($(VENV)) with pinned requirements"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml

@@ -137,7 +137,7 @@ def test_main_no_run_tabulates_existing_records_into_bench_md(tmp_path, monkeypa
     assert "| 06_fashion_mnist | x" in text
 
 
-def test_main_runs_notebooks_06_to_08_and_passes_on_their_exit_code(tmp_path, monkeypatch):
+def test_main_runs_notebooks_06_to_08_and_23_and_passes_on_their_exit_code(tmp_path, monkeypatch):
     calls = []
 
     def fake_runner(argv):  # a run in which one notebook failed
@@ -147,5 +147,15 @@ def test_main_runs_notebooks_06_to_08_and_passes_on_their_exit_code(tmp_path, mo
 
     monkeypatch.setattr(bench.runner, "main", fake_runner)
     assert bench.main(["--build", str(tmp_path)]) == 1
-    assert calls == [["--only", "06_,07_,08_", "--build", str(tmp_path)]]
+    assert calls == [["--only", "06_,07_,08_,23_", "--build", str(tmp_path)]]
     assert "| 07_imdb" in (tmp_path / "bench.md").read_text(encoding="utf-8")
+
+
+def test_the_speed_lesson_adds_measurements_but_no_main_row():
+    records = {
+        "06_fashion_mnist": _rec("06_fashion_mnist", **FULL_06),
+        "23_training_speed": _rec("23_training_speed", xla_speedup=0.08, xla_verdict="slower"),
+    }
+    main, other = bench.bench_table(records)
+    assert "23_training_speed" not in main
+    assert "| 23_training_speed | xla_speedup" in other and "slower" in other

@@ -1,10 +1,11 @@
-"""``make bench``: runs the dataset notebooks (06–08) in full mode and tabulates their results.
+"""``make bench``: runs the dataset notebooks (06–08) and the speed lesson (23) in full mode.
 
 No model code lives here: every number comes from what the notebooks recorded with
 :func:`utils.results.record`. Each dataset notebook records, for its headline model,
 ``model``, ``test_accuracy``, ``train_seconds``, ``samples_per_second``, ``device`` and
 ``real_data``; anything else it records (pipeline overhead, XLA on/off, top-5, ...) is listed
-below the main table. Output: ``build/bench.md``.
+below the main table, as are the speed lesson's measurements (16-bit precision, input pipeline,
+XLA and oneDNN ratios, each with its noise verdict). Output: ``build/bench.md``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from . import runner
 from .paths import BUILD_DIR
 from .results import format_table, load_results
 
-BENCH_NOTEBOOKS = ("06_", "07_", "08_")
+DATASET_NOTEBOOKS = ("06_", "07_", "08_")  # one main-table row each
+SPEED_NOTEBOOKS = ("23_",)  # measurements only
+BENCH_NOTEBOOKS = DATASET_NOTEBOOKS + SPEED_NOTEBOOKS
 MAIN_KEYS = ("model", "test_accuracy", "train_seconds", "samples_per_second", "device", "real_data")
 
 
@@ -34,6 +37,9 @@ def bench_table(records: dict[str, dict]) -> tuple[str, str]:
         if not name.startswith(BENCH_NOTEBOOKS):
             continue
         m = rec.get("metrics", {})
+        if name.startswith(SPEED_NOTEBOOKS):
+            extra += [{"notebook": name, "measurement": k, "value": v} for k, v in m.items()]
+            continue
         rows.append(
             {
                 "notebook": name,
