@@ -4,30 +4,70 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 QUICK ?= 0
+GPU ?= 0
+ONLY ?=
+FORCE ?= 0
 KERNEL := keras-training-tips
-STAMP := $(VENV)/.installed
+# The Python versions the pinned wheels exist for (pyproject.toml's requires-python says the same).
+SUPPORTED_PYTHONS := 3.11 3.12 3.13
+empty :=
+space := $(empty) $(empty)
 
-.PHONY: help setup run test lint lab data bench clean
+is_on = $(filter 1 true yes on,$(1))
+TF_VARIANT := $(if $(call is_on,$(GPU)),gpu,cpu)
+REQUIREMENTS := $(if $(call is_on,$(GPU)),requirements-gpu.txt,requirements.txt)
+STAMP := $(VENV)/.installed-$(TF_VARIANT)
+TF_MARK := $(VENV)/.tensorflow
+
+.PHONY: help setup check-python run test lint lab data bench readme clean
 
 help:
-	@echo "make run          execute every notebook (full mode; QUICK=1 for quick mode)"
+	@echo "make run          execute every notebook (full mode; QUICK=1 quick mode; ONLY=06,07 some)"
 	@echo "make test         ruff + unit tests + every notebook under nbval in quick mode"
-	@echo "make lab          JupyterLab on notebooks/ with the project's kernel"
-	@echo "make data         locate, verify and build every dataset; print where each came from"
+	@echo "make lab          JupyterLab on notebooks/ with the project's kernel (QUICK=1 for quick mode)"
+	@echo "make data         locate, verify (fetch when possible) every dataset; print where each came from"
 	@echo "make bench        notebooks 06-08 and 23 in full mode → build/bench.md (accuracy, time, speed ratios)"
-	@echo "make setup        the virtual environment ($(VENV)) with pinned requirements"
+	@echo "make readme       write the last full run (build/run.json) into the README's results block"
+	@echo "make setup        the virtual environment ($(VENV)) with pinned requirements (GPU=1: NVIDIA GPU)"
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# Stops within seconds, before pip, when $(PYTHON) is not a supported version.
+check-python:
+	@version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
+	case " $(SUPPORTED_PYTHONS) " in \
+	  *" $$version "*) ;; \
+	  *) echo "make setup: $(PYTHON) is Python $${version:-(not found)}, but this project needs" \
+	       "Python $(subst $(space),$(comma)$(space),$(SUPPORTED_PYTHONS)) (the versions TensorFlow 2.21 and" \
+	       "NumPy 2.4 have wheels for)." >&2; \
+	     echo "Pick one with e.g. \`make setup PYTHON=python3.12\` (install it first with your" \
+	       "package manager, pyenv or python.org if needed)." >&2; \
+	     exit 1;; \
+	esac
+
+comma := ,
+
+# One TensorFlow distribution only: switching between GPU=0 and GPU=1 removes the installed one
+# first (tensorflow-cpu and tensorflow own the same files).
+$(STAMP): requirements.txt requirements-gpu.txt requirements-dev.txt pyproject.toml
+	@$(MAKE) --no-print-directory check-python PYTHON=$(PYTHON)
+	@if [ ! -x $(PY) ]; then \
+	  echo "$(PYTHON) -m venv $(VENV)"; $(PYTHON) -m venv $(VENV) && echo $(TF_VARIANT) > $(TF_MARK); \
+	fi
+	@installed=$$(cat $(TF_MARK) 2>/dev/null || echo cpu); \
+	if [ "$$installed" != "$(TF_VARIANT)" ]; then \
+	  echo "Switching TensorFlow from $$installed to $(TF_VARIANT): uninstalling it first"; \
+	  $(PY) -m pip uninstall --yes --quiet tensorflow tensorflow-cpu; \
+	fi
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt -e .
+	$(PY) -m pip install --quiet -r $(REQUIREMENTS) -r requirements-dev.txt -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Keras Training Tips" >/dev/null
+	@echo $(TF_VARIANT) > $(TF_MARK)
+	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 setup: $(STAMP)
 
 run: setup
-	$(PY) -m utils.runner $(if $(filter 1 true yes,$(QUICK)),--quick)
+	$(PY) -m utils.runner $(if $(call is_on,$(QUICK)),--quick) $(if $(ONLY),--only $(ONLY))
 
 lint: setup
 	$(PY) -m ruff check .
@@ -36,11 +76,15 @@ lint: setup
 test: lint
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
+# The kernels JupyterLab starts inherit KTT_QUICK: quick mode with QUICK=1, full mode otherwise.
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	KTT_QUICK=$(if $(call is_on,$(QUICK)),1,0) $(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 data: setup
 	$(PY) -m utils.data
+
+readme: setup
+	$(PY) -m utils.readme $(if $(call is_on,$(FORCE)),--force)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -18,7 +18,6 @@
   folder, build/tuner/{full,quick}, is ignored by git.
 """
 
-import importlib.util
 import shutil
 import subprocess
 
@@ -198,9 +197,6 @@ def test_tuner_folder_is_ignored_by_git():
 
 def test_keras_tuner_writes_where_told_and_overwrite_starts_afresh(tmp_path, monkeypatch):
     kt = pytest.importorskip("keras_tuner")
-    if importlib.util.find_spec("tensorboard") is None:  # as in the notebook: KerasTuner 1.4.8
-        # imports tensorboard in every trial on the TensorFlow backend; tensorflow-cpu lacks it
-        monkeypatch.setattr(kt.Tuner, "_configure_tensorboard_dir", lambda *a, **k: None)
     root, project = REPO_ROOT / "build" / "tuner", "_test_18_overwrite"
     monkeypatch.chdir(tmp_path)  # like running the notebook from notebooks/
 

@@ -2,14 +2,14 @@
 (tokenising, packing, reading the archive), decoding, stand-in and errors, and the real data.
 """
 
-import io
-import tarfile
+import dataclasses
+import json
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from datafiles import needs_mirror
+from datafiles import make_aclimdb, needs_mirror, sha
 
 from utils import data, imdb
 
@@ -79,19 +79,6 @@ def test_tokenize_pack_unpack_and_decode():
         data.decode_review([1], word_index=[("the", 1)])
 
 
-def make_aclimdb(path: Path, n: int = 3) -> None:
-    with tarfile.open(path, "w:gz") as tar:
-        for split in ("train", "test"):
-            for pol in ("neg", "pos"):
-                for i in range(n):
-                    text = f"{'great fun' if pol == 'pos' else 'awful bore'} movie {i}!".encode()
-                    info = tarfile.TarInfo(
-                        f"aclImdb/{split}/{pol}/{i}_{7 if pol == 'pos' else 2}.txt"
-                    )
-                    info.size = len(text)
-                    tar.addfile(info, io.BytesIO(text))
-
-
 def test_read_reviews_order_labels_and_incomplete_archive(tmp_path):
     make_aclimdb(tmp_path / "a.tar.gz")
     got = imdb.read_reviews(tmp_path / "a.tar.gz", expected=6)
@@ -100,6 +87,75 @@ def test_read_reviews_order_labels_and_incomplete_archive(tmp_path):
     assert texts[0].startswith("awful") and texts[-1].startswith("great")
     with pytest.raises(ValueError, match="incomplete"):
         imdb.read_reviews(tmp_path / "a.tar.gz")
+
+
+def test_the_original_archive_is_stanfords_file():
+    spec = imdb.ACLIMDB_ORIGINAL
+    assert spec.relpath == "aclImdb_v1.tar.gz" and spec.size == 84_125_825
+    assert spec.sha256 == "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+    assert spec.url == "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+    assert imdb.ACLIMDB_ARCHIVES == (imdb.ACLIMDB, imdb.ACLIMDB_ORIGINAL)
+    assert data.ACLIMDB_ORIGINAL is spec
+
+
+def test_both_archive_layouts_give_the_same_reviews(tmp_path):
+    """Stanford's original adds train/unsup/ and *.feat files, in another order: all skipped."""
+    make_aclimdb(tmp_path / "repack.tar.gz")
+    make_aclimdb(tmp_path / "original.tar.gz", original=True)
+    repack = imdb.read_reviews(tmp_path / "repack.tar.gz", expected=6)
+    original = imdb.read_reviews(tmp_path / "original.tar.gz", expected=6)
+    for split in ("train", "test"):
+        assert repack[split][0] == original[split][0]
+        assert np.array_equal(repack[split][1], original[split][1])
+    assert not any("unlabelled" in t for t in original["train"][0])
+
+
+@pytest.fixture
+def tiny_imdb(isolated, monkeypatch):
+    """Both aclImdb archives (6 reviews per split) and a word index, with specs of their hashes."""
+    monkeypatch.setattr(imdb, "REVIEWS_PER_SPLIT", 6)
+    folder = isolated / "archives"
+    folder.mkdir()
+    specs = []
+    for spec, original in ((imdb.ACLIMDB, False), (imdb.ACLIMDB_ORIGINAL, True)):
+        make_aclimdb(folder / spec.relpath, original=original)
+        raw = (folder / spec.relpath).read_bytes()
+        specs.append(
+            dataclasses.replace(spec, sha256=sha(raw), size=len(raw) if spec.size else None)
+        )
+    index = json.dumps({"movie": 1, "great": 2, "fun": 3, "awful": 4, "bore": 5}).encode()
+    (folder / "imdb_word_index.json").write_bytes(index)
+    monkeypatch.setattr(imdb, "ACLIMDB_ARCHIVES", tuple(specs))
+    monkeypatch.setattr(
+        imdb, "IMDB_WORD_INDEX", dataclasses.replace(imdb.IMDB_WORD_INDEX, sha256=sha(index))
+    )
+    return folder
+
+
+def test_the_loaders_read_either_archive_alike(tiny_imdb, isolated, monkeypatch):
+    loads = {}
+    for name in ("aclImdb_v1_labelled.tar.gz", "aclImdb_v1.tar.gz"):
+        mirror = isolated / f"mirror-{name}"
+        mirror.mkdir()
+        for keep in (name, "imdb_word_index.json"):
+            (mirror / keep).write_bytes((tiny_imdb / keep).read_bytes())
+        monkeypatch.setenv("KTT_DATA_MIRROR", str(mirror))
+        text = data.load_imdb_text()
+        sequences = data.load_imdb()
+        assert text.source == sequences.source == "mirror" and name in text.details
+        loads[name] = (text, sequences)
+    (repack_text, repack_seqs), (original_text, original_seqs) = loads.values()
+    for a, b in ((repack_text, original_text), (repack_seqs, original_seqs)):
+        for (xa, ya), (xb, yb) in zip(a, b, strict=True):
+            assert [list(x) if not isinstance(x, str) else x for x in xa] == [
+                list(x) if not isinstance(x, str) else x for x in xb
+            ]
+            assert np.array_equal(ya, yb)
+    (x, y), _ = original_text
+    assert len(x) == 6 and sorted(y.tolist()) == [0, 0, 0, 1, 1, 1]
+    assert not any("unlabelled" in t for t in x)
+    (seqs, _), _ = original_seqs
+    assert all(s[0] == 1 for s in seqs)  # start character, then word ranks + index_from
 
 
 @pytest.mark.parametrize(

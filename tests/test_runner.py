@@ -1,10 +1,24 @@
-"""`make run`'s runner: one line per notebook, failures reported with the cell's error."""
+"""`make run`'s runner: a line when a notebook starts, live progress, one result line per
+notebook, failures reported with the cell's error, kernel noise kept off the console, run.json."""
 
+import io
+import json
 import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import nbformat
+import pytest
 
 from utils import runner
+from utils.runner import Progress
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_nb(path, *sources):
@@ -49,3 +63,101 @@ def test_runner_leaves_the_callers_environment_alone(tmp_path, monkeypatch):
     before = dict(os.environ)
     assert runner.main(["--notebooks", str(nbs), "--build", str(tmp_path / "b")]) == 0
     assert dict(os.environ) == before
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_rewrites_one_line_on_a_terminal_and_erases_it():
+    out = FakeTerminal()
+    with Progress("01_x", 3, out, tick=0.05) as progress:
+        progress.cell_started(cell=None, cell_index=0)
+        progress.cell_started(cell=None, cell_index=2)
+        time.sleep(0.2)
+    text = out.getvalue()
+    assert "\n" not in text and text.count("\r") >= 3
+    assert "01_x: cell 2/3, 0:00 elapsed" in text
+    assert text.endswith("\r") and text.rsplit("\r", 2)[-2].strip() == ""  # erased at the end
+
+
+def test_progress_writes_plain_lines_without_a_terminal():
+    out = io.StringIO()
+    with Progress("01_x", 3, out, every=0.1) as progress:
+        progress.cell_started()
+        time.sleep(0.35)
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 2 and "\r" not in out.getvalue()
+    assert all(line == "  01_x: cell 1/3, 0:00 elapsed" for line in lines)
+
+
+def test_select_understands_only(tmp_path):
+    for name in ("01_a", "06_b", "07_c", "16_d"):
+        write_nb(tmp_path / f"{name}.ipynb", "1")
+    assert [p.stem for p in runner.select(tmp_path, "06,07")] == ["06_b", "07_c"]
+    assert len(runner.select(tmp_path, "")) == 4
+
+
+def test_runner_names_a_notebook_before_it_finishes_and_keeps_kernel_noise_off_the_console(
+    tmp_path,
+):
+    """Cell 2 waits for a flag that this test sets only once the runner has announced the
+    notebook and shown its progress: a runner that printed nothing until the end would time out.
+    The kernel's warnings and a C-level stderr write go to the kernel log, not to the console."""
+    nbs, build, flag = tmp_path / "nbs", tmp_path / "b", tmp_path / "flag"
+    nbs.mkdir()
+    write_nb(
+        nbs / "01_waits.ipynb",
+        "import os, time\nos.write(2, b'noise from C code\\n')",
+        f"while not os.path.exists({str(flag)!r}):\n    time.sleep(0.1)",
+    )
+    command = [sys.executable, "-m", "utils.runner", "--quick", "--timeout", "120"]
+    command += ["--notebooks", str(nbs), "--build", str(build), "--progress-every", "0.5"]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
+    )
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    seen = []
+    try:
+        while not any("cell 2/2" in line for line in seen):
+            seen.append(lines.get(timeout=180))
+        announced = [line for line in seen if "01_waits" in line]
+        assert announced[0].startswith("▶ 01_waits (2 code cells) started")
+        flag.touch()  # only now can the notebook finish
+        assert proc.wait(timeout=120) == 0
+    finally:
+        proc.kill()
+    while not lines.empty():
+        seen.append(lines.get())
+    out = "".join(seen)
+    assert re.search(r"^01_waits +\d+\.\d s  ok ", out, re.M)
+    assert out.index("▶ 01_waits") < out.index("cell 2/2") < out.index("01_waits     ")
+    for noise in ("IPKernelApp", "WARNING", "without encryption", "noise from C code"):
+        assert noise not in out, noise
+    log = (build / "logs" / "01_waits.log").read_text()
+    assert "noise from C code" in log  # kept, where the failure line points
+
+
+def test_runner_writes_run_json(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    write_nb(nbs / "01_one.ipynb", "from utils import results\nresults.record('01_one', x=1)")
+    write_nb(nbs / "02_two.ipynb", "1 / 0")
+    assert runner.main(["--notebooks", str(nbs), "--build", str(tmp_path / "b")]) == 1
+    run = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert run["mode"] == "full" and run["only"] == ""
+    for key in ("date", "device", "cpu", "python", "tensorflow", "keras"):
+        assert run[key] and run[key] != "unknown", key
+    assert run["tensorflow"].startswith("2.") and run["keras"].startswith("3.")
+    one, two = run["notebooks"]
+    assert one == {
+        "notebook": "01_one",
+        "seconds": one["seconds"],
+        "status": "ok",
+        "headline": "x 1",
+    }
+    assert two["status"] == "FAILED" and "ZeroDivisionError" in two["headline"]
+    assert "kernel log" in two["headline"]
+    assert run["total_seconds"] == pytest.approx(one["seconds"] + two["seconds"], abs=0.11)

@@ -1,4 +1,5 @@
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -100,13 +101,34 @@ def test_importing_utils_loads_tensorflow_without_a_word_on_stderr():
     loud = subprocess.run(  # the same without utils: the notice is really there to be hidden
         [sys.executable, "-c", "import tensorflow"], env=env, capture_output=True, text=True
     )
-    if platform.machine() in {"x86_64", "AMD64"}:  # where oneDNN is on by default
-        assert "oneDNN" in loud.stderr
+    if platform.machine() in {"x86_64", "AMD64"}:  # TensorFlow reports on the CPU at load
+        assert "oneDNN" in loud.stderr or "cpu_feature_guard" in loud.stderr, loud.stderr
 
 
-@pytest.mark.parametrize("raw,on", [("", True), ("1", True), ("0", False), ("false", False)])
+@pytest.mark.parametrize("raw,on", [("1", True), ("0", False), ("false", False)])
 def test_onednn_enabled_reads_the_environment(monkeypatch, raw, on):
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", raw)
     assert runtime.onednn_enabled() is on
     if raw:  # and the setup line says which
         assert f"oneDNN {'on' if on else 'off'}" in runtime.setup(seed=1)
+
+
+def test_onednn_enabled_unset_is_what_tensorflow_chose(monkeypatch):
+    """Unset, the answer is TensorFlow's own (it depends on the CPU), checked in a fresh process."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    code = (
+        "from utils import runtime; from tensorflow.python.util import _pywrap_util_port as port;"
+        "print(runtime.onednn_enabled(), bool(port.IsMklEnabled()))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    ours, tensorflows = done.stdout.split()
+    assert ours == tensorflows
+
+
+def test_setup_without_tensorflow_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` now fails
+    with pytest.raises(ImportError, match=r"keras-training-tips\[cpu\]") as err:
+        runtime.setup()
+    assert "make setup" in str(err.value)

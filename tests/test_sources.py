@@ -1,18 +1,23 @@
-"""utils.sources: where files come from (cache, mirror, system copy, download, in that order),
+"""utils.sources: where files come from (cache, mirror, system copy, data server, download, in
+that order; the data server has its own tests in test_data_server.py),
 their SHA-256 checks, the fast network probe and the errors that name the fix.
 
 The files are a tiny fake Fashion-MNIST (fixtures in datafiles.py), loaded through
 ``data.load_fashion_mnist``, as a student would.
 """
 
+import dataclasses
 import gzip
+import importlib.util
+import inspect
+import re
 import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from datafiles import sha
+from datafiles import serving, sha
 
 from utils import data, sources
 
@@ -110,26 +115,41 @@ def test_offline_variable_skips_the_probe(monkeypatch):
     assert sources.network_available() is False
 
 
-def test_download_is_verified(isolated, monkeypatch):
+def test_download_is_verified_and_a_bad_one_is_not_kept(isolated, monkeypatch):
+    """The public origin (here a local server): the file lands in the Keras cache only when its
+    SHA-256 matches; a tampered download is an error and leaves nothing behind."""
     good = b"payload"
-    spec = sources.FileSpec("thing.bin", sha(good), "https://example.invalid/thing.bin")
+    origin = isolated / "origin"
+    origin.mkdir()
+    (origin / "thing.bin").write_bytes(good)
     monkeypatch.setattr(sources, "network_available", lambda timeout=1.0: True)
+    cached = isolated / "keras" / "datasets" / "thing.bin"
+    with serving(origin) as url:
+        spec = sources.FileSpec("thing.bin", sha(good), url + "thing.bin")
+        assert sources.locate("thing", spec).source == "download"
+        assert cached.read_bytes() == good
+        cached.unlink()
+        (origin / "thing.bin").write_bytes(b"tampered")
+        with pytest.raises(sources.DataCorruptError, match="nothing was kept"):
+            sources.locate("thing", spec)
+    assert list(cached.parent.iterdir()) == []
 
-    def fake_get_file(fname, origin, file_hash, cache_subdir, cache_dir):
-        path = Path(cache_dir) / cache_subdir / fname
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload)
-        return str(path)
 
-    import keras
+def test_a_failed_download_says_why(isolated, monkeypatch):
+    monkeypatch.setattr(sources, "network_available", lambda timeout=1.0: True)
+    (isolated / "origin").mkdir()
+    with serving(isolated / "origin") as url:
+        spec = sources.FileSpec("thing.bin", sha(b"x"), url + "thing.bin")
+        with pytest.raises(sources.DataNotFoundError, match="HTTP 404"):
+            sources.locate("thing", spec)
 
-    monkeypatch.setattr(keras.utils, "get_file", fake_get_file)
-    payload = good
-    assert sources.locate("thing", spec).source == "download"
-    (isolated / "keras" / "datasets" / "thing.bin").unlink()
-    payload = b"tampered"
-    with pytest.raises(sources.DataCorruptError):
-        sources.locate("thing", spec)
+
+def test_a_wrong_size_is_reported_as_such(fake_fashion, monkeypatch):
+    mirror, _ = fake_fashion
+    spec = data.FASHION_MNIST_FILES["train_labels"]
+    sized = dataclasses.replace(spec, size=(mirror / spec.relpath).stat().st_size + 1)
+    with pytest.raises(sources.DataCorruptError, match="bytes instead of"):
+        sources.locate("labels", sized)
 
 
 def test_mirror_variable_pointing_nowhere_is_an_error(isolated, monkeypatch):
@@ -143,3 +163,22 @@ def test_empty_mirror_is_not_found(isolated, monkeypatch):
     monkeypatch.setenv("KTT_DATA_MIRROR", str(isolated / "empty"))
     with pytest.raises(data.DataNotFoundError):
         data.load_fashion_mnist()
+
+
+def test_messages_name_only_commands_and_arguments_that_exist():
+    """Every `make X`, `python -m X` and keyword the error texts suggest must exist and work."""
+    root = Path(__file__).resolve().parent.parent
+    text = "\n".join(p.read_text() for p in sorted((root / "utils").glob("*.py")))
+    targets = set(re.findall(r"`make (\w+)", text))
+    makefile = (root / "Makefile").read_text()
+    assert targets and targets <= set(re.findall(r"^([a-z][\w-]*):", makefile, re.M))
+    modules = set(re.findall(r"python -m ([\w.]+)", text))
+    assert "utils.data" in modules
+    assert all(importlib.util.find_spec(m) is not None for m in modules), modules
+    loaders = [data.load_fashion_mnist, data.load_imdb, data.load_imdb_text, data.load_cifar100]
+    data_modules = ("sources", "standins", "fashion_mnist", "imdb", "cifar100", "data_report")
+    hints = "\n".join((root / "utils" / f"{m}.py").read_text() for m in data_modules)
+    keywords = set(re.findall(r"\b(\w+)='\w+'", hints))  # written standin='fallback' in a message
+    assert keywords == {"standin"}
+    assert all("standin" in inspect.signature(f).parameters for f in loaders)
+    assert "allow_standin" not in text

@@ -3,7 +3,8 @@ stand-ins themselves (shapes, determinism, learnability).
 
 The rule, tested on its own with a one-file dataset: the real copy wins; in quick mode (or when
 asked) a stand-in replaces a missing copy, announced by a loud banner; in full mode a missing
-copy is an error within 2 s that names `make data`; a corrupted copy is never replaced.
+copy is an error within 2 s that names the ways to get it that work (no `make data` for a file
+without a download origin); a corrupted copy is never replaced.
 """
 
 import time
@@ -77,13 +78,14 @@ def test_only_gives_the_stand_in_even_when_the_real_copy_exists(thing_in_mirror,
 
 
 @pytest.mark.parametrize("standin", ["auto", "never"])
-def test_no_copy_in_full_mode_is_a_fast_error_naming_make_data(isolated, capsys, standin):
+def test_no_copy_in_full_mode_is_a_fast_error_naming_the_ways_that_work(isolated, capsys, standin):
     start = time.perf_counter()
     with pytest.raises(data.DataNotFoundError) as err:
         load_thing(standin)
     assert time.perf_counter() - start < 2
     text = str(err.value)
-    assert "thing.bin" in text and "make data" in text and "KTT_DATA_MIRROR" in text
+    assert "thing.bin" in text and "KTT_DATA_MIRROR" in text and "KTT_DATA_URL" in text
+    assert "make data" not in text  # thing.bin has no download origin: `make data` cannot help
     hinted = "Quick mode would use a synthetic stand-in" in text
     assert hinted == (standin == "auto")
     assert BANNER not in capsys.readouterr().out

@@ -2,13 +2,14 @@
 
 Each loader returns what ``keras.datasets.<name>.load_data()`` returns — it unpacks as
 ``(x_train, y_train), (x_test, y_test)`` with the same shapes and dtypes — plus attributes:
-``.class_names``, ``.source`` (cache / mirror / system copy / download / stand-in),
+``.class_names``, ``.source`` (cache / mirror / system copy / data server / download /
+stand-in),
 ``.synthetic`` and ``.details``.
 
 This module is the front door; the code lives in one module per concern:
 
-- :mod:`utils.sources` — where files come from (cache, mirror, system copy, download) and their
-  SHA-256 checks;
+- :mod:`utils.sources` — where files come from (cache, mirror, system copy, data server,
+  download) and their SHA-256 checks;
 - :mod:`utils.fashion_mnist`, :mod:`utils.imdb`, :mod:`utils.cifar100` — one reader per dataset;
 - :mod:`utils.standins` — synthetic stand-ins and the one rule for when they are used;
 - :mod:`utils.data_report` — the ``make data`` table.
@@ -35,6 +36,7 @@ from .data_report import data_report, main
 from .fashion_mnist import FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, load_fashion_mnist
 from .imdb import (
     ACLIMDB,
+    ACLIMDB_ORIGINAL,
     IMDB_NPZ,
     IMDB_WORD_INDEX,
     decode_review,
@@ -42,11 +44,12 @@ from .imdb import (
     load_imdb,
     load_imdb_text,
 )
-from .sources import DataCorruptError, DataNotFoundError
+from .sources import DataCorruptError, DataNotFoundError, DataServerError
 from .standins import STANDIN_CHOICES, Loaded
 
 __all__ = [
     "ACLIMDB",
+    "ACLIMDB_ORIGINAL",
     "CIFAR100_COARSE",
     "CIFAR100_FINE",
     "CIFAR100_FINE_TO_COARSE",
@@ -58,6 +61,7 @@ __all__ = [
     "STANDIN_CHOICES",
     "DataCorruptError",
     "DataNotFoundError",
+    "DataServerError",
     "Loaded",
     "data_report",
     "decode_review",

@@ -42,12 +42,11 @@ from ._checks import check_int
 from .sources import (
     KERAS_BASE_URL,
     DataCorruptError,
-    DataNotFoundError,
     FileSpec,
     Located,
-    find_local,
     keras_cache_dir,
     locate,
+    locate_any,
 )
 
 KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
@@ -55,6 +54,7 @@ _TABLE = str.maketrans({c: " " for c in KERAS_FILTERS})
 _REVIEW = re.compile(r"aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 UNKNOWN_RANK = 0  # a word that is not in the index; becomes oov_char in keras_style()
 CLASS_NAMES = ("negative", "positive")
+REVIEWS_PER_SPLIT = 25000
 
 IMDB_NPZ = FileSpec(
     "imdb.npz",
@@ -66,9 +66,20 @@ IMDB_WORD_INDEX = FileSpec(
     "027313fe9a320280f3bf0fac5baf58c4a683cf39a7ed9c3d3d3912bde4284cf6",
     KERAS_BASE_URL + "imdb_word_index.json",
 )
+# The raw reviews come in two archives that hold the same 50,000 labelled reviews:
+# a repack with the labelled part only (in the offline mirror; no public origin) and Stanford's
+# original, which also holds train/unsup/ (50,000 unlabelled reviews) and *.feat files that
+# read_reviews skips. Hash and size of the original as TensorFlow Datasets records them.
 ACLIMDB = FileSpec(
     "aclImdb_v1_labelled.tar.gz", "f36ec176e3e39d904adf557e938cc5f7709dc0d2ad2053ff062966d30d98459e"
 )
+ACLIMDB_ORIGINAL = FileSpec(
+    "aclImdb_v1.tar.gz",
+    "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
+    "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+    size=84_125_825,
+)
+ACLIMDB_ARCHIVES = (ACLIMDB, ACLIMDB_ORIGINAL)  # either gives the same reviews
 DERIVED_IMDB = "ktt-imdb-from-aclImdb.npz"
 
 
@@ -77,12 +88,19 @@ def tokenize(text: str) -> list[str]:
     return text.lower().translate(_TABLE).split()
 
 
-def read_reviews(tar_path: Path, expected: int = 25000) -> dict[str, tuple[list[str], np.ndarray]]:
+def read_reviews(
+    tar_path: Path, expected: int | None = None
+) -> dict[str, tuple[list[str], np.ndarray]]:
     """Reads ``{split: (texts, labels)}`` from an aclImdb tarball, in a fixed order.
 
-    Order: negative reviews then positive, each by review id (the archive order is not stable).
-    Labels: 0 = negative, 1 = positive (int64, as in Keras).
+    Either archive of :data:`ACLIMDB_ARCHIVES` gives the same result: only
+    ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt`` are read (the original's
+    ``train/unsup/`` reviews and ``*.feat`` files are skipped). Order: negative reviews then
+    positive, each by review id (the archive order is not stable). Labels: 0 = negative,
+    1 = positive (int64, as in Keras). ``expected``: reviews per split (default
+    :data:`REVIEWS_PER_SPLIT`); another count is an error.
     """
+    expected = REVIEWS_PER_SPLIT if expected is None else check_int("expected", expected, minimum=1)
     found: dict[str, list[tuple[int, int, str]]] = {"train": [], "test": []}
     with tarfile.open(tar_path) as tar:
         for member in tar:
@@ -235,9 +253,9 @@ def _load_keras_npz(path: Path):
 _DERIVED_KEYS = ("train_flat", "train_off", "train_y", "test_flat", "test_off", "test_y")
 
 
-def _build_from_aclimdb(tar: Located, word_index_path: Path):
+def _build_from_aclimdb(archive: FileSpec, tar: Located, word_index_path: Path):
     """Rank arrays from the raw reviews, cached beside the Keras cache (keyed by the archive)."""
-    key = hashlib.sha256((ACLIMDB.sha256 + IMDB_WORD_INDEX.sha256).encode()).hexdigest()
+    key = hashlib.sha256((archive.sha256 + IMDB_WORD_INDEX.sha256).encode()).hexdigest()
     cache = keras_cache_dir() / DERIVED_IMDB
     arrays = None
     if cache.is_file():
@@ -272,26 +290,20 @@ def _build_from_aclimdb(tar: Located, word_index_path: Path):
 
 
 def _imdb_ranks():
-    """(x_train, y_train, x_test, y_test, source, details) as word ranks, real data only."""
-    npz = find_local(IMDB_NPZ)
-    if npz is not None:
-        return (*_load_keras_npz(npz.path), npz.source, f"Keras's imdb.npz ({npz.path})")
-    tar = find_local(ACLIMDB)
-    if tar is not None:
-        index = locate("the IMDB word index", IMDB_WORD_INDEX)
-        return (
-            *_build_from_aclimdb(tar, index.path),
-            tar.source,
-            f"built from the aclImdb reviews ({tar.path}) with Keras's word index",
-        )
-    try:
-        npz = locate("IMDB (imdb.npz or aclImdb_v1_labelled.tar.gz)", IMDB_NPZ)
-    except DataNotFoundError as exc:
-        raise DataNotFoundError(
-            f"{exc}\n  - or put aclImdb_v1_labelled.tar.gz (the labelled raw "
-            "reviews) and imdb_word_index.json in the cache or mirror"
-        ) from None
-    return (*_load_keras_npz(npz.path), npz.source, f"Keras's imdb.npz ({npz.path})")
+    """(x_train, y_train, x_test, y_test, source, details) as word ranks, real data only.
+
+    Keras's ``imdb.npz`` or, rebuilt with Keras's word index, either aclImdb archive: local
+    copies of all three first, then the data server, then the public origins.
+    """
+    spec, found = locate_any("IMDB", [IMDB_NPZ, *ACLIMDB_ARCHIVES])
+    if spec == IMDB_NPZ:
+        return (*_load_keras_npz(found.path), found.source, f"Keras's imdb.npz ({found.path})")
+    index = locate("the IMDB word index", IMDB_WORD_INDEX)
+    return (
+        *_build_from_aclimdb(spec, found, index.path),
+        found.source,
+        f"built from the aclImdb reviews ({found.path}) with Keras's word index",
+    )
 
 
 def load_imdb(
@@ -333,14 +345,15 @@ def load_imdb(
 def load_imdb_text(*, seed: int = 113, standin: str = "auto") -> standins.Loaded:
     """The raw IMDB reviews for ``TextVectorization``: x are str arrays, y int64 0/1.
 
-    Same 25k/25k split as :func:`load_imdb`, shuffled with ``seed``. Needs the aclImdb archive
-    (cache or mirror); ``imdb.npz`` holds no text.
+    Same 25k/25k split as :func:`load_imdb`, shuffled with ``seed``. Needs an aclImdb archive
+    (the labelled repack or Stanford's original, which it downloads when nothing closer has
+    one); ``imdb.npz`` holds no text.
     """
     check_int("seed", seed, minimum=0)
     name = "IMDB (raw text)"
 
     def real():
-        tar = locate(name, ACLIMDB, allow_download=False)
+        _, tar = locate_any(name, ACLIMDB_ARCHIVES)
         rng = np.random.RandomState(seed)
         splits = []
         for texts, labels in read_reviews(tar.path).values():

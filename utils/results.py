@@ -1,8 +1,9 @@
 """Recording each notebook's results for ``make run``, and showing result tables.
 
 Notebooks call :func:`record` once, at the end, with the numbers worth keeping; it writes them to
-``$KTT_RESULTS_DIR`` (default ``build/results``) and returns nothing, so a Summary cell shows
-only the lesson. ``make run`` collects the records into ``build/results.md``.
+``$KTT_RESULTS_DIR`` (default ``results/`` in the build folder, :data:`utils.paths.BUILD_DIR`)
+and returns nothing, so a Summary cell shows only the lesson. ``make run`` collects the records
+into ``build/results.md``.
 :func:`show_table` displays rows as an HTML table in Jupyter and as aligned text on a console.
 """
 
@@ -17,15 +18,16 @@ import os
 import re
 from pathlib import Path
 
+from . import paths
 from ._checks import check_str
-from .paths import BUILD_DIR, REPO_ROOT  # noqa: F401  (REPO_ROOT: kept for older callers)
 
 RESULTS_ENV = "KTT_RESULTS_DIR"
 _NOTEBOOK = re.compile(r"^\d{2}_[a-z0-9_]+$")
 
 
 def results_dir() -> Path:
-    return Path(os.environ.get(RESULTS_ENV) or BUILD_DIR / "results")
+    """Where records go: ``$KTT_RESULTS_DIR``, else ``results/`` in ``paths.BUILD_DIR``."""
+    return Path(os.environ.get(RESULTS_ENV) or paths.BUILD_DIR / "results")
 
 
 def _clean(name: str, value):

@@ -1,22 +1,43 @@
-"""``make run``: executes every notebook headless, one line per notebook, then a summary table.
+"""``make run``: executes every notebook headless, showing progress, then a summary table.
 
-Executed copies go to ``build/executed/``, HTML to ``build/html/``, records of headline results to
-``build/results/`` and the summary to ``build/results.md``. A failing notebook is reported with
-the failing cell's error; the run goes on and exits non-zero at the end.
+For each notebook it prints a line when the notebook starts, a live progress display while it
+runs (code cell k of N and the elapsed time: rewritten in place on a terminal, one plain line
+every 30 s in a log), then the result line (seconds, ok/FAILED, headline result or the failing
+cell's error). A failing notebook does not stop the run; the exit status is 1 at the end.
+
+Everything goes to the build folder (:data:`utils.paths.BUILD_DIR`, ``--build``): executed copies
+to ``executed/``, HTML to ``html/``, the notebooks' result records to ``results/``, each kernel's
+own output (its stderr and stdout: TensorFlow's C++ lines, ipykernel's warnings) to
+``logs/NN_slug.log`` instead of the console, the summary to ``results.md`` and the same as data
+to ``run.json`` (mode, date, device, Python/TensorFlow/Keras versions, per-notebook seconds,
+status and headline, total seconds), which ``make readme`` reads.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import os
 import platform
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from .paths import BUILD_DIR, NOTEBOOKS_DIR
 from .results import RESULTS_ENV, format_table, load_results
+
+PLAIN_EVERY_S = 30.0  # without a terminal: one progress line this often
+RUN_JSON = "run.json"
+
+_VERSIONS_PROBE = """
+import json, keras, tensorflow as tf
+from utils import runtime
+print(json.dumps({"tensorflow": tf.__version__, "keras": keras.__version__,
+                  "device": runtime.device_name()}))
+"""
 
 
 def _error_summary(exc: Exception) -> str:
@@ -25,13 +46,87 @@ def _error_summary(exc: Exception) -> str:
     return f"{ename}: {evalue[-1] if evalue else ''}"[:300]
 
 
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+class Progress:
+    """Code cell k of N and the elapsed time of one notebook, shown while it runs.
+
+    On a terminal the line is rewritten in place (``\\r``) every ``tick`` seconds and erased at
+    the end; elsewhere (a log, CI) one plain line is written every ``every`` seconds.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        n_cells: int,
+        stream=None,
+        *,
+        every: float = PLAIN_EVERY_S,
+        tick: float = 1.0,
+    ):
+        self.name, self.n_cells = name, n_cells
+        self.stream = sys.stdout if stream is None else stream
+        self.every, self.tick = every, tick
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.cell = 0
+        self._start = time.perf_counter()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._width = 0
+
+    def text(self) -> str:
+        elapsed = _clock(time.perf_counter() - self._start)
+        return f"  {self.name}: cell {self.cell}/{self.n_cells}, {elapsed} elapsed"
+
+    def cell_started(self, **_hook_kwargs) -> None:
+        """nbclient's ``on_cell_execute`` hook: one more code cell is running."""
+        self.cell += 1
+        if self.live:
+            self._show()
+
+    def _show(self) -> None:
+        line = self.text()
+        self._width = max(self._width, len(line))
+        self.stream.write("\r" + line.ljust(self._width))
+        self.stream.flush()
+
+    def _run(self) -> None:
+        wait = self.tick if self.live else self.every
+        while not self._done.wait(wait):
+            if self.live:
+                self._show()
+            else:
+                self.stream.write(self.text() + "\n")
+                self.stream.flush()
+
+    def __enter__(self) -> Progress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+        if self.live and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")  # the result line takes its place
+            self.stream.flush()
+
+
 def execute(
-    path: Path, *, timeout: int, build: Path = BUILD_DIR, env: dict[str, str] | None = None
+    path: Path,
+    *,
+    timeout: int,
+    build: Path = BUILD_DIR,
+    env: dict[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[bool, str]:
-    """Runs one notebook; writes its executed copy and HTML; returns (ok, error summary).
+    """Runs one notebook; writes its executed copy, HTML and kernel log; returns (ok, error).
 
     ``env`` is the kernel's whole environment (default: this process's); the caller's own
-    ``os.environ`` is never changed, so running notebooks from a test cannot leak a mode.
+    ``os.environ`` is never changed, so running notebooks from a test cannot leak a mode. The
+    kernel's stdout and stderr go to ``build/logs/<name>.log``, not to the console.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -43,18 +138,75 @@ def execute(
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
+        on_cell_execute=progress.cell_started if progress is not None else None,
     )
+    (build / "logs").mkdir(parents=True, exist_ok=True)
     ok, error = True, ""
-    try:
-        client.execute(env=dict(os.environ if env is None else env))
-    except Exception as exc:  # CellExecutionError, timeouts, dead kernels
-        ok, error = False, _error_summary(exc)
+    with open(build / "logs" / f"{path.stem}.log", "wb") as log:
+        try:
+            client.execute(
+                env=dict(os.environ if env is None else env),
+                stdout=log,
+                stderr=log,
+            )
+        except Exception as exc:  # CellExecutionError, timeouts, dead kernels
+            ok, error = False, _error_summary(exc)
     (build / "executed").mkdir(parents=True, exist_ok=True)
     (build / "html").mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, build / "executed" / path.name)
     html, _ = HTMLExporter().from_notebook_node(nb)
     (build / "html" / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
     return ok, error
+
+
+def code_cells(path: Path) -> int:
+    """How many code cells of a notebook will run (empty ones are skipped)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment(env: dict[str, str], timeout: float = 300) -> dict[str, str]:
+    """The versions and device the kernels see, asked of a Python started with their ``env``."""
+    info = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpu": cpu_model(),
+        "cpu_cores": os.cpu_count(),
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _VERSIONS_PROBE],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        )
+        info.update(json.loads(done.stdout.strip().splitlines()[-1]))
+    except (subprocess.SubprocessError, ValueError, IndexError) as exc:
+        info.update(tensorflow="unknown", keras="unknown", device=f"unknown ({exc})"[:200])
+    return info
+
+
+def select(notebooks: Path, only: str) -> list[Path]:
+    """The notebooks of a folder whose names contain any of the comma-separated ``only``."""
+    wanted = [w.strip() for w in only.split(",") if w.strip()] or [""]
+    return [
+        p for p in sorted(notebooks.glob("[0-9][0-9]_*.ipynb")) if any(w in p.name for w in wanted)
+    ]
 
 
 def main(argv=None) -> int:
@@ -66,35 +218,51 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell")
     parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, help="folder of notebooks")
     parser.add_argument("--build", type=Path, default=BUILD_DIR, help="output folder")
+    parser.add_argument(
+        "--progress-every",
+        type=float,
+        default=PLAIN_EVERY_S,
+        help="seconds between progress lines when the output is not a terminal",
+    )
     args = parser.parse_args(argv)
     if args.timeout is not None and args.timeout < 1:
         parser.error("--timeout must be >= 1")
-    build = args.build
+    if args.progress_every <= 0:
+        parser.error("--progress-every must be > 0")
+    build = args.build.resolve()
 
     results_dir = build / "results"
     env = dict(os.environ, KTT_QUICK="1" if args.quick else "0")  # only the kernels see these
     env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     env[RESULTS_ENV] = str(results_dir)
     timeout = args.timeout or (600 if args.quick else 3600)
-    wanted = [w for w in args.only.split(",") if w] or [""]
-    paths = [
-        p
-        for p in sorted(args.notebooks.glob("[0-9][0-9]_*.ipynb"))
-        if any(w in p.name for w in wanted)
-    ]
+    paths = select(args.notebooks, args.only)
     if not paths:
         print(f"no notebooks matching {args.only!r} in {args.notebooks}")
         return 1
     mode = "quick" if args.quick else "full"
-    print(f"Running {len(paths)} notebook(s) in {mode} mode → {build}/executed, {build}/html")
+    started = _dt.datetime.now()
+    info = environment(env)
+    print(
+        f"Running {len(paths)} notebook(s) in {mode} mode on {info['device']} · TensorFlow "
+        f"{info['tensorflow']} · Keras {info['keras']} → {build}",
+        flush=True,
+    )
     rows, failed = [], 0
     for path in paths:
         (results_dir / f"{path.stem}.json").unlink(missing_ok=True)  # no stale headline
+        n_cells = code_cells(path)
+        print(
+            f"▶ {path.stem} ({n_cells} code cells) started {_dt.datetime.now():%H:%M}", flush=True
+        )
         start = time.perf_counter()
-        ok, error = execute(path, timeout=timeout, build=build, env=env)
+        with Progress(path.stem, n_cells, every=args.progress_every) as progress:
+            ok, error = execute(path, timeout=timeout, build=build, env=env, progress=progress)
         seconds = time.perf_counter() - start
         rec = load_results(results_dir).get(path.stem, {}) if results_dir.is_dir() else {}
         headline = rec.get("headline", "(no result recorded)") if ok else error
+        if not ok:
+            headline += f" (kernel log: {build / 'logs' / (path.stem + '.log')})"
         failed += not ok
         print(
             f"{path.stem:<36} {seconds:7.1f} s  {'ok' if ok else 'FAILED':<6}  {headline}",
@@ -108,16 +276,28 @@ def main(argv=None) -> int:
                 "headline": headline,
             }
         )
+    total = sum(row["seconds"] for row in rows)
+    run = {
+        "mode": mode,
+        "date": started.isoformat(timespec="seconds"),
+        "only": args.only,
+        **info,
+        "notebooks": rows,
+        "total_seconds": round(total, 1),
+    }
+    (build / RUN_JSON).write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
     table = format_table(rows, ["notebook", "seconds", "status", "headline"])
-    device = f"{platform.machine()}, {os.cpu_count()} CPU cores"
-    stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     text = (
-        f"# Results ({mode} mode)\n\n{stamp} · {device} · Python {platform.python_version()}\n\n"
-        f"{table}\n"
+        f"# Results ({mode} mode)\n\n{started:%Y-%m-%d %H:%M} · {info['device']} ({info['cpu']}) "
+        f"· Python {info['python']} · TensorFlow {info['tensorflow']} · Keras {info['keras']} · "
+        f"total {total / 60:.1f} min\n\n{table}\n"
     )
     (build / "results.md").write_text(text, encoding="utf-8")
     print("\n" + table)
-    print(f"\n{len(paths) - failed} ok, {failed} failed · summary in {build / 'results.md'}")
+    print(
+        f"\n{len(paths) - failed} ok, {failed} failed in {total / 60:.1f} min · summary in "
+        f"{build / 'results.md'} and {build / RUN_JSON}"
+    )
     return 1 if failed else 0
 
 

@@ -33,9 +33,21 @@ def seed_everything(seed: int = 42) -> int:
 
 
 def onednn_enabled() -> bool:
-    """Whether TensorFlow runs its CPU kernels through oneDNN (its default on x86 Linux)."""
+    """Whether TensorFlow runs its CPU kernels through oneDNN.
+
+    ``TF_ENABLE_ONEDNN_OPTS`` decides when it is set. Unset, TensorFlow decides by the CPU: on by
+    default on x86 CPUs with AVX-512 VNNI/BF16 or AMX (recent Intel Xeons), off on AVX2-only CPUs
+    such as many AMD EPYCs. No public API reports the choice, so TensorFlow's own answer is read
+    from its private ``_pywrap_util_port.IsMklEnabled``; without it, the variable alone decides.
+    """
     raw = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower()
-    return raw not in {"0", "false", "no", "off"}
+    if raw:
+        return raw not in {"0", "false", "no", "off"}
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:  # no TensorFlow, or the private module moved
+        return True
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 def device_name() -> str:
@@ -56,8 +68,15 @@ def setup(seed: int = 42) -> str:
     """
     seed = check_int("seed", seed, minimum=0)
     quiet_tf()
+    try:
+        import tensorflow as tf
+    except ImportError as exc:  # installed from GitHub without an extra, outside Colab
+        raise ImportError(
+            f"TensorFlow is not installed ({exc}). Install it with the project: "
+            "pip install 'keras-training-tips[cpu] @ git+https://github.com/keras-training-tips/"
+            "keras-training-tips' ([gpu] for an NVIDIA GPU), or `make setup` in a checkout."
+        ) from None
     import keras
-    import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
     seed_everything(seed)

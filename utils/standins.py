@@ -42,7 +42,8 @@ def announce(name: str, reason: str) -> None:
     print(
         f"!!! SYNTHETIC STAND-IN for {name} ({reason}): shapes and dtypes match the real data, "
         "but it is made-up data and every number computed from it means nothing. "
-        "Run `make data` to see how to get the real files. !!!",
+        "Run `python -m utils.data` (`make data` in a checkout) to see how to get the real "
+        "files. !!!",
         flush=True,
     )
 

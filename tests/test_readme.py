@@ -1,0 +1,125 @@
+"""`make readme`: the README's results block from a fabricated run.json and records (no notebook
+is run): full-mode results and minutes per notebook, date, device, versions, total and slowest;
+a quick, partial or failed run is refused unless forced; only the marked block changes."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from utils import readme
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fake_run(mode="full", only="", statuses=("ok", "ok", "ok")):
+    names = ("01_feature_scaling", "06_fashion_mnist", "07_imdb")
+    seconds = (95.0, 790.2, 301.5)
+    return {
+        "mode": mode,
+        "date": "2026-12-07T01:02:03",
+        "only": only,
+        "python": "3.11.7",
+        "machine": "x86_64",
+        "cpu": "AMD EPYC",
+        "cpu_cores": 2,
+        "tensorflow": "2.21.0",
+        "keras": "3.15.1",
+        "device": "CPU (2 cores)",
+        "notebooks": [
+            {"notebook": n, "seconds": s, "status": st, "headline": f"{n} line"}
+            for n, s, st in zip(names, seconds, statuses, strict=True)
+        ],
+        "total_seconds": sum(seconds),
+    }
+
+
+def fake_records(quick=False):
+    return {
+        "06_fashion_mnist": {"headline": "test acc cnn 0.937 | mlp 0.893", "quick": quick},
+        "07_imdb": {"headline": "test acc nb 0.917", "quick": quick},
+    }
+
+
+def test_the_block_holds_results_minutes_and_the_run():
+    block = readme.results_block(fake_run(), fake_records())
+    first, _, header, separator, *rows = block.splitlines()
+    for fact in ("2026-12-07 01:02", "CPU (2 cores) (AMD EPYC, 2 cores)", "Python 3.11.7"):
+        assert fact in first
+    assert "TensorFlow 2.21.0 · Keras 3.15.1" in first and "full mode" in first
+    assert "Total 19.8 min; slowest: 06 (13.2), 07 (5.0), 01 (1.6) min" in first
+    assert header == "| # | notebook | full-mode result | minutes |" and separator.startswith(
+        "|---"
+    )
+    assert rows == [
+        "| 01 | [feature scaling](notebooks/01_feature_scaling.ipynb) | 01_feature_scaling line "
+        "| 1.6 |",  # no record: the runner's headline
+        "| 06 | [fashion mnist](notebooks/06_fashion_mnist.ipynb) | test acc cnn 0.937 "
+        "\\| mlp 0.893 | 13.2 |",  # the record's headline, its | escaped
+        "| 07 | [imdb](notebooks/07_imdb.ipynb) | test acc nb 0.917 | 5.0 |",
+    ]
+
+
+@pytest.mark.parametrize(
+    "run,records,reason",
+    [
+        (fake_run(mode="quick"), fake_records(quick=True), "quick-mode run"),
+        (fake_run(only="06,07"), fake_records(), "only the notebooks matching '06,07'"),
+        (fake_run(statuses=("ok", "FAILED", "ok")), fake_records(), "failed: 06_fashion_mnist"),
+        (fake_run(), fake_records(quick=True), "made in quick mode: 06_fashion_mnist, 07_imdb"),
+    ],
+)
+def test_a_run_that_is_not_one_full_run_is_refused_unless_forced(run, records, reason):
+    with pytest.raises(ValueError, match="cannot give the README's numbers") as err:
+        readme.results_block(run, records)
+    assert reason in str(err.value) and "make readme FORCE=1" in str(err.value)
+    forced = readme.results_block(run, records, force=True)
+    assert "**Not a complete full-mode run** (written with FORCE=1)" in forced and reason in forced
+
+
+@pytest.mark.parametrize("bad,exc", [([], TypeError), ({"mode": "full"}, ValueError)])
+def test_results_block_rejects_what_is_not_a_run(bad, exc):
+    with pytest.raises(exc, match="run"):
+        readme.results_block(bad, {})
+
+
+def test_only_the_marked_block_changes():
+    text = f"# Title\n\n| a |\n|---|\n\n{readme.START}\nold\n{readme.END}\n\nAfter.\n"
+    new = readme.replace_block(text, "NEW")
+    assert new == f"# Title\n\n| a |\n|---|\n\n{readme.START}\nNEW\n{readme.END}\n\nAfter.\n"
+    assert readme.replace_block(new, "old") == text
+    for broken in ("no markers", f"{readme.END} {readme.START}", f"{readme.START}{readme.START}"):
+        with pytest.raises(ValueError, match="results:start"):
+            readme.replace_block(broken, "x")
+
+
+def write_build(build: Path, run: dict, records: dict) -> None:
+    (build / "results").mkdir(parents=True)
+    (build / "run.json").write_text(json.dumps(run))
+    for name, rec in records.items():
+        (build / "results" / f"{name}.json").write_text(json.dumps(rec))
+
+
+def test_main_writes_the_readme_and_refuses_quick_mode(tmp_path, capsys):
+    readme_path = tmp_path / "README.md"
+    original = f"intro\n{readme.START}\nplaceholder\n{readme.END}\nrest\n"
+    readme_path.write_text(original)
+    write_build(tmp_path / "quick", fake_run(mode="quick"), fake_records(quick=True))
+    args = ["--readme", str(readme_path), "--build"]
+    assert readme.main([*args, str(tmp_path / "quick")]) == 1
+    assert "quick-mode run" in capsys.readouterr().err and readme_path.read_text() == original
+    write_build(tmp_path / "full", fake_run(), fake_records())
+    assert readme.main([*args, str(tmp_path / "full")]) == 0
+    text = readme_path.read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{readme.END}\nrest\n")
+    assert "| 06 | [fashion mnist]" in text and "placeholder" not in text
+    assert readme.main([*args, str(tmp_path / "missing")]) == 1
+    assert "run `make run` first" in capsys.readouterr().err
+
+
+def test_the_readme_has_the_block_after_the_notebook_table():
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## The notebooks")[1].split("\n## ")[0]
+    assert section.count(readme.START) == 1 and section.count(readme.END) == 1
+    before = section.split(readme.START)[0].rstrip().splitlines()
+    assert before[-1].startswith("| 2"), "the block comes right after the table's last row"

@@ -1,0 +1,166 @@
+"""``make readme``: writes the last full ``make run`` into the README's results block.
+
+The block lies between ``<!-- results:start -->`` and ``<!-- results:end -->`` in README.md,
+right after the notebook table. It is made from ``build/run.json`` (written by ``make run``: mode,
+date, device, versions, seconds and status per notebook, total) and the notebooks' records in
+``build/results/*.json`` (their headline results): one row per notebook with its full-mode result
+and minutes, the date, device, Python/TensorFlow/Keras versions, the total time and the slowest
+notebooks. Nothing in it is copied by hand.
+
+It refuses, with a message saying why and what to run, a run that is not one complete full-mode
+run of every notebook: quick mode, ``ONLY=...``, a failed notebook, or a record that does not
+belong to the run. ``--force`` (``make readme FORCE=1``) writes it anyway, marked as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .paths import BUILD_DIR, REPO_ROOT
+from .results import load_results
+from .runner import RUN_JSON
+
+START = "<!-- results:start -->"
+END = "<!-- results:end -->"
+SLOWEST = 3
+
+
+def _problems(run: dict, records: dict[str, dict]) -> list[str]:
+    """Why a run cannot stand for the README's full-mode numbers (empty when it can)."""
+    problems = []
+    if run["mode"] != "full":
+        problems.append(
+            f"it is a {run['mode']}-mode run (make run QUICK=1): its numbers show directions, not "
+            "the full-mode results the README reports"
+        )
+    if run.get("only"):
+        problems.append(f"it ran only the notebooks matching {run['only']!r} (make run ONLY=...)")
+    failed = [row["notebook"] for row in run["notebooks"] if row["status"] != "ok"]
+    if failed:
+        problems.append(f"these notebooks failed: {', '.join(failed)}")
+    quick = [name for name, rec in records.items() if rec.get("quick") and run["mode"] == "full"]
+    if quick:
+        problems.append(f"these records were made in quick mode: {', '.join(sorted(quick))}")
+    return problems
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f}"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def results_block(run: dict, records: dict[str, dict], *, force: bool = False) -> str:
+    """The Markdown between the markers, from a run.json and the run's records.
+
+    Raises ValueError naming the problem when the run is not one complete full-mode run, unless
+    ``force``; the block then says what it is.
+    """
+    if not isinstance(run, dict):
+        raise TypeError(f"run must be the dict of run.json, got {type(run).__name__}")
+    if not isinstance(records, dict):
+        raise TypeError(
+            f"records must be a dict {{notebook: record}}, got {type(records).__name__}"
+        )
+    needed = ("mode", "date", "device", "python", "tensorflow", "keras", "notebooks")
+    missing = [key for key in needed if key not in run]
+    if missing or not run.get("notebooks"):
+        raise ValueError(f"run is not a run.json of `make run`: it lacks {missing or 'notebooks'}")
+    problems = _problems(run, records)
+    if problems and not force:
+        raise ValueError(
+            "build/run.json cannot give the README's numbers: "
+            + "; ".join(problems)
+            + ". Run `make run` (all notebooks, full mode), then `make readme`; or "
+            "`make readme FORCE=1` to write it anyway, marked as such."
+        )
+    rows = []
+    for row in run["notebooks"]:
+        name = row["notebook"]
+        headline = records.get(name, {}).get("headline") or row["headline"]
+        number, slug = name.split("_", 1) if "_" in name else ("", name)
+        link = f"[{slug.replace('_', ' ')}](notebooks/{name}.ipynb)"
+        status = "" if row["status"] == "ok" else f"**{row['status']}**: "
+        rows.append(
+            f"| {number} | {link} | {status}{_cell(headline)} | {_minutes(row['seconds'])} |"
+        )
+    total = run.get("total_seconds", sum(row["seconds"] for row in run["notebooks"]))
+    slowest = sorted(run["notebooks"], key=lambda row: -row["seconds"])[:SLOWEST]
+    slow_text = ", ".join(f"{row['notebook'][:2]} ({_minutes(row['seconds'])})" for row in slowest)
+    cpu = f" ({run['cpu']}, {run['cpu_cores']} cores)" if run.get("cpu") else ""
+    date = str(run["date"]).replace("T", " ")[:16]
+    lines = [
+        f"Results of one `make run` in {run['mode']} mode: {date} · {run['device']}{cpu} · "
+        f"Python {run['python']} · TensorFlow {run['tensorflow']} · Keras {run['keras']}. "
+        f"Total {_minutes(total)} min; slowest: {slow_text} min. Written by `make readme` from "
+        "`build/run.json`; do not edit by hand.",
+    ]
+    if problems:
+        lines.append("")
+        lines.append(
+            f"**Not a complete full-mode run** (written with FORCE=1): {'; '.join(problems)}."
+        )
+    lines += [
+        "",
+        f"| # | notebook | {run['mode']}-mode result | minutes |",
+        "|---|---|---|---|",
+        *rows,
+    ]
+    return "\n".join(lines)
+
+
+def replace_block(readme: str, block: str) -> str:
+    """``readme`` with the text between the markers replaced by ``block``."""
+    if (
+        readme.count(START) != 1
+        or readme.count(END) != 1
+        or readme.index(START) > readme.index(END)
+    ):
+        raise ValueError(
+            f"the README must hold one {START} … {END} block (after the notebook table), "
+            "in that order"
+        )
+    head, rest = readme.split(START)
+    _, tail = rest.split(END)
+    return f"{head}{START}\n{block}\n{END}{tail}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", type=Path, default=BUILD_DIR, help="the folder of run.json")
+    default_readme = (REPO_ROOT or Path.cwd()) / "README.md"
+    parser.add_argument("--readme", type=Path, default=default_readme, help="the README to write")
+    parser.add_argument("--force", action="store_true", help="write a partial or quick run too")
+    args = parser.parse_args(argv)
+    run_path = args.build / RUN_JSON
+    if not run_path.is_file():
+        print(f"make readme: no {run_path}; run `make run` first.", file=sys.stderr)
+        return 1
+    run = json.loads(run_path.read_text())
+    results = args.build / "results"
+    records = load_results(results) if results.is_dir() else {}
+    records = {
+        name: rec
+        for name, rec in records.items()
+        if name in {row["notebook"] for row in run.get("notebooks", [])}
+    }
+    try:
+        block = results_block(run, records, force=args.force)
+        text = replace_block(args.readme.read_text(encoding="utf-8"), block)
+    except ValueError as exc:
+        print(f"make readme: {exc}", file=sys.stderr)
+        return 1
+    args.readme.write_text(text, encoding="utf-8")
+    print(
+        f"{args.readme}: results block written from {run_path} ({run['date']}, {run['mode']} mode)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
