@@ -292,6 +292,44 @@ def test_faster_policy_chooses_16_bits_only_when_clearly_faster(
     assert choice.describe().endswith(f"→ training in {expected}")
 
 
+@pytest.mark.parametrize(
+    "cpuinfo,native",
+    [
+        ("flags\t\t: fpu sse2 avx2 fma\n", False),  # an AVX2-only x86 CPU
+        ("flags\t\t: avx2 avx512f avx512_bf16 amx_tile\n", True),
+        ("flags\t\t: avx2 amx_bf16 amx_tile\n", True),
+        ("Features\t: fp asimd bf16 i8mm\n", True),  # Arm
+        ("Features\t: fp asimd\n", False),
+    ],
+)
+def test_native_sixteen_bit_reads_the_cpu_flags(monkeypatch, tmp_path, cpuinfo, native):
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    (tmp_path / "cpuinfo").write_text("processor\t: 0\n" + cpuinfo)
+    monkeypatch.setattr(speed, "CPU_FLAGS_FILE", tmp_path / "cpuinfo")
+    assert speed.native_sixteen_bit() is native
+    monkeypatch.setattr(speed, "CPU_FLAGS_FILE", tmp_path / "missing")
+    assert speed.native_sixteen_bit() is True  # unknown: timing decides
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
+    assert speed.native_sixteen_bit() is True
+
+
+def test_faster_policy_skips_emulated_bfloat16_only_when_asked(monkeypatch):
+    monkeypatch.setattr(speed, "native_sixteen_bit", lambda: False)
+    monkeypatch.setattr(speed, "sixteen_bit_policy", lambda: "mixed_bfloat16")
+
+    def never(*args, **kwargs):
+        raise AssertionError("nothing should be built or timed")
+
+    monkeypatch.setattr(speed, "time_interleaved", never)
+    choice = speed.faster_policy(never, None, steps=10, batch_size=32, time_emulated=False)
+    assert choice.policy == "float32" and choice.speedup is None and choice.times == {}
+    assert "not timed" in choice.describe() and choice.describe().endswith("training in float32")
+    with pytest.raises(TypeError, match="time_emulated"):
+        speed.faster_policy(never, None, steps=10, batch_size=32, time_emulated="no")
+    with pytest.raises(AssertionError, match="nothing should be built"):  # the default times
+        speed.faster_policy(never, None, steps=10, batch_size=32)
+
+
 def test_faster_policy_restores_the_policy_when_building_fails():
     before = keras.mixed_precision.global_policy().name
 

@@ -12,7 +12,8 @@ and when that range contains 1 the difference is inside the noise of the repeats
 ``time_interleaved`` / ``time_steps`` time compiled models in this process,
 ``time_steps_in_subprocess`` a saved one in a fresh Python process (for switches TensorFlow
 reads only when it starts, such as ``TF_ENABLE_ONEDNN_OPTS``), and ``faster_policy`` times
-float32 against the device's 16-bit mixed-precision policy and returns the faster.
+float32 against the device's 16-bit mixed-precision policy and returns the faster
+(``native_sixteen_bit`` says whether the CPU has bfloat16 instructions at all).
 """
 
 from __future__ import annotations
@@ -268,24 +269,64 @@ def sixteen_bit_policy() -> str:
     return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
 
 
+CPU_FLAGS_FILE = Path("/proc/cpuinfo")  # a module attribute so tests can point it elsewhere
+BFLOAT16_FLAGS = {"avx512_bf16", "amx_bf16", "bf16"}  # x86 AVX-512 BF16 / AMX; Arm's BF16
+
+
+def native_sixteen_bit() -> bool:
+    """Whether this device runs 16-bit mixed precision in hardware.
+
+    True on a GPU, and on a CPU whose flags list bfloat16 instructions (AVX-512 BF16 or AMX on
+    x86, BF16 on Arm). False on a CPU without them (e.g. an AVX2-only x86 CPU), where TensorFlow
+    emulates bfloat16 and a training step takes several times as long. Where the flags cannot be
+    read (not Linux), True: timing is then the only way to know.
+    """
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return True
+    try:
+        text = CPU_FLAGS_FILE.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return True
+    flags = set()
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip().lower() in {"flags", "features"}:
+            flags.update(value.split())
+    return bool(flags & BFLOAT16_FLAGS)
+
+
 @dataclass(frozen=True)
 class PolicyChoice:
-    """The result of :func:`faster_policy`."""
+    """The result of :func:`faster_policy` (``speedup`` is None when nothing was timed)."""
 
     policy: str
     times: dict
-    speedup: Speedup
+    speedup: Speedup | None
     sixteen_bit: str
 
     def describe(self) -> str:
         """E.g. ``"mixed_bfloat16 trains 1.84× as fast as float32 (range 1.71–1.95 over the
         repeats): mixed_bfloat16 is faster → training in mixed_bfloat16"``."""
+        if self.speedup is None:
+            return (
+                f"{self.sixteen_bit} not timed: this CPU has no bfloat16 instructions (AVX-512 "
+                "BF16 or AMX), so TensorFlow would emulate it, several times slower than "
+                f"float32 → training in {self.policy}"
+            )
         sentence = self.speedup.describe(self.sixteen_bit, FLOAT32)
         return f"{sentence} → training in {self.policy}"
 
 
 def faster_policy(
-    build_model, dataset, *, steps: int, batch_size: int, repeats: int = 3
+    build_model,
+    dataset,
+    *,
+    steps: int,
+    batch_size: int,
+    repeats: int = 3,
+    time_emulated: bool = True,
 ) -> PolicyChoice:
     """Times float32 against :func:`sixteen_bit_policy` and returns the choice.
 
@@ -295,12 +336,19 @@ def faster_policy(
     repeats (see :class:`Speedup`); a tie keeps float32 (full precision, no surprises). The
     global policy is left as it was: set it with
     ``keras.mixed_precision.set_global_policy(choice.policy)``.
+
+    ``time_emulated=False`` skips the timing where :func:`native_sixteen_bit` is False and
+    keeps float32 (emulated bfloat16 is never the faster, and timing it is slow).
     """
     import keras
 
     if not callable(build_model):
         raise TypeError(f"build_model must be callable, got {type(build_model).__name__}")
+    if not isinstance(time_emulated, bool):
+        raise TypeError(f"time_emulated must be True or False, got {time_emulated!r}")
     sixteen_bit = sixteen_bit_policy()
+    if not time_emulated and not native_sixteen_bit():
+        return PolicyChoice(FLOAT32, {}, None, sixteen_bit)
     previous = keras.mixed_precision.global_policy().name
     setups = {}
     try:
