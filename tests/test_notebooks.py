@@ -34,6 +34,17 @@ def test_committed_without_outputs(nb):
     assert not dirty, f"{path.name}: cells {dirty} have outputs; strip them before committing"
 
 
+# On Colab (and only there) a notebook installs this project before `import utils`: the URL is
+# pyproject's [project.urls] Homepage (tests/test_project.py checks every install line names it).
+COLAB_INSTALL = (
+    "import sys\n"
+    "\n"
+    'if "google.colab" in sys.modules:  # on Colab only: install this project\'s helpers first\n'
+    '    %pip install --quiet "keras-training-tips @ '
+    'git+https://github.com/keras-training-tips/keras-training-tips"\n'
+)
+
+
 def test_skeleton(nb):
     path, book = nb
     cells = book.cells
@@ -54,7 +65,9 @@ def test_skeleton(nb):
     assert setup.cell_type == "code" and "runtime.setup(" in setup.source, (
         "the cell after '## Setup' must be the one setup cell calling runtime.setup()"
     )
-    assert setup.source.lstrip().startswith("import utils"), "import utils first (quiets TF logs)"
+    assert setup.source.startswith(COLAB_INSTALL), "the setup cell opens with the Colab install"
+    after = setup.source[len(COLAB_INSTALL) :]
+    assert after.startswith("import utils"), "then import utils first (it quiets TF logs)"
 
 
 def _code(book) -> str:
