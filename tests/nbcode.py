@@ -8,8 +8,15 @@ The lesson's own code stays in the notebook, where the student reads it. Code ce
 from pathlib import Path
 
 import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def python_source(cell_source: str) -> str:
+    """A code cell as plain Python: IPython's ``%pip``/``!cmd`` lines become the calls IPython
+    itself makes (``get_ipython().run_line_magic(...)``), so ``ast.parse`` accepts the cell."""
+    return TransformerManager().transform_cell(cell_source)
 
 
 def scratch(notebook: str) -> dict:
@@ -24,5 +31,5 @@ def scratch(notebook: str) -> dict:
     ns: dict = {}
     exec("import math\nimport numpy as np\nimport tensorflow as tf\nimport keras", ns)
     for i, cell in enumerate(cells):
-        exec(compile(cell.source, f"{path.name}[scratch cell {i}]", "exec"), ns)
+        exec(compile(python_source(cell.source), f"{path.name}[scratch cell {i}]", "exec"), ns)
     return ns

@@ -18,7 +18,7 @@ import nbformat
 import numpy as np
 import pytest
 import tensorflow as tf
-from nbcode import NOTEBOOKS, scratch
+from nbcode import NOTEBOOKS, python_source, scratch
 from sklearn.metrics import accuracy_score
 
 most_confident_mistakes = scratch("06_fashion_mnist")["most_confident_mistakes"]
@@ -30,7 +30,7 @@ def _notebook_function(notebook, name):
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        for node in ast.parse(cell.source).body:
+        for node in ast.parse(python_source(cell.source)).body:
             if isinstance(node, ast.FunctionDef) and node.name == name:
                 ns = {"keras": keras, "np": np, "tf": tf}
                 module = ast.Module(body=[node], type_ignores=[])
