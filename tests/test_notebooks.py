@@ -83,6 +83,14 @@ def test_no_progress_bars(nb):
             )
 
 
+def test_training_shows_a_live_line(nb):
+    """Silent fits, yet not a silent screen: a notebook that trains shows progress.LiveProgress."""
+    path, book = nb
+    code = _code(book)
+    if re.search(r"\bmodel\w*\.fit\(|\.search\(", code):
+        assert "progress.LiveProgress(" in code, f"{path.name}: no fit shows a LiveProgress line"
+
+
 def test_code_is_not_squeezed(nb):
     """No formatter opt-outs, no short aliases of modules (``L = keras.layers``)."""
     path, book = nb
