@@ -4,8 +4,10 @@ The notebooks train with ``verbose=0`` so that their saved outputs hold results,
 progress bars; in full mode a fit can then run for minutes with nothing on the screen.
 ``LiveProgress`` is a Keras callback that keeps one line up to date while a fit runs (epoch k of N,
 the batch within it, elapsed seconds and the last epoch's metrics) and removes it when the fit
-ends: the cell prints its own results afterwards. In Jupyter the line is a display rewritten in
-place; outside IPython (a script, a test) it is passed to ``show`` if given, else not shown.
+ends: the cell prints its own results afterwards. A fit shorter than ``delay`` seconds shows
+nothing (and leaves nothing in the saved notebook); a longer one leaves one empty output. In Jupyter
+the line is a display rewritten in place; outside IPython (a script, a test) it is passed to
+``show`` if given, else not shown.
 """
 
 from __future__ import annotations
@@ -53,8 +55,9 @@ def _format_metrics(logs: dict) -> str:
 class LiveProgress(keras.callbacks.Callback):
     """Keeps one line up to date while ``fit`` runs; removes it when the fit ends.
 
-    ``label`` names the run on the line (e.g. ``"dropout 0.3, seed 2"``). The line is rewritten at
-    most every ``interval`` seconds, and at every epoch's end. ``show`` receives each new text
+    ``label`` names the run on the line (e.g. ``"dropout 0.3, seed 2"``). The line appears once the
+    fit has run ``delay`` seconds, then is rewritten at most every ``interval`` seconds and at every
+    epoch's end. ``show`` receives each new text
     (the empty string removes the line); by default it is an in-place IPython display, and
     nothing outside IPython.
     """
@@ -64,6 +67,7 @@ class LiveProgress(keras.callbacks.Callback):
         label: str = "",
         *,
         interval: float = 1.0,
+        delay: float = 5.0,
         show: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__()
@@ -71,10 +75,12 @@ class LiveProgress(keras.callbacks.Callback):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
         self.label = label
         self.interval = check_number("interval", interval, minimum=0)
+        self.delay = check_number("delay", delay, minimum=0)
         if show is not None and not callable(show):
             raise TypeError(f"show must be callable or None, got {type(show).__name__}")
         self._show_argument = show
         self._show = None
+        self._shown = False
         self._start = self._last = 0.0
         self._epoch = 0
         self._metrics = ""
@@ -92,11 +98,16 @@ class LiveProgress(keras.callbacks.Callback):
         return "training · " + " · ".join(parts)
 
     def _update(self, text: str) -> None:
-        if self._show is not None:
-            self._show(text)
+        if self._show is None:
+            return
+        if not self._shown and time.perf_counter() - self._start < self.delay:
+            return  # a short fit shows (and leaves) nothing
+        self._shown = True
+        self._show(text)
 
     def on_train_begin(self, logs=None) -> None:
         self._show = self._show_argument or _ipython_display()
+        self._shown = False
         self._start = self._last = time.perf_counter()
         self._epoch, self._metrics = 0, ""
         self._update(self._text())
@@ -116,5 +127,6 @@ class LiveProgress(keras.callbacks.Callback):
         self._update(self._text())
 
     def on_train_end(self, logs=None) -> None:
-        self._update("")
+        if self._shown:
+            self._update("")
         self._show = None
