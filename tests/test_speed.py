@@ -462,6 +462,20 @@ def test_plot_speedups_marks_ties_and_the_line_at_one():
         speed.plot_speedups({})
 
 
+def test_a_paired_range_holds_its_ratio_despite_rounding():
+    """Median round = extreme round: the ratio of the medians and that round's ratio are computed
+    differently and differed in the last bit, which made plot_speedups raise (negative xerr)."""
+    import matplotlib.pyplot as plt
+
+    baseline = speed.StepTimes((1.944, 0.236, 1.584), 20, 128)
+    candidate = speed.StepTimes((1.003, 0.347, 0.796), 20, 128)
+    speedup = speed.compare(baseline, candidate, paired=True)
+    low, high = speedup.range
+    assert low <= speedup.ratio <= high and high == pytest.approx(1.584 / 0.796)
+    speed.plot_speedups({"rounded": speedup})
+    plt.close("all")
+
+
 def test_log_ticks_are_readable_and_inside_the_range():
     assert speed._log_ticks(0.7, 1.4) == [0.8, 1.0, 1.25]
     assert speed._log_ticks(0.05, 20.0) == [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0]

@@ -123,7 +123,9 @@ class Speedup:
         """(lowest, highest) ratio: over the rounds (paired) or over all pairings (unpaired)."""
         if self.paired:
             ratios = self._round_ratios()
-            return float(min(ratios)), float(max(ratios))
+            # the ratio of the medians lies inside in exact arithmetic; rounding can put it one
+            # float outside (then a plot's error bar would be negative): keep it inside
+            return float(min(*ratios, self.ratio)), float(max(*ratios, self.ratio))
         base_low, base_high = self.baseline.step_ms_range
         cand_low, cand_high = self.candidate.step_ms_range
         return base_low / cand_high, base_high / cand_low
