@@ -31,6 +31,7 @@ def fake_run(mode="full", only="", statuses=("ok", "ok", "ok")):
             for n, s, st in zip(names, seconds, statuses, strict=True)
         ],
         "total_seconds": sum(seconds),
+        "commit": "41f4f25",
     }
 
 
@@ -44,7 +45,12 @@ def fake_records(quick=False):
 def test_the_block_holds_results_minutes_and_the_run():
     block = readme.results_block(fake_run(), fake_records())
     first, _, header, separator, *rows = block.splitlines()
-    for fact in ("2026-12-07 01:02", "CPU (2 cores) (AMD EPYC, 2 cores)", "Python 3.11.7"):
+    facts = (
+        "2026-12-07 01:02 · code at commit 41f4f25",
+        "CPU (2 cores) · AMD EPYC with 2 cores",
+        "Python 3.11.7",
+    )
+    for fact in facts:
         assert fact in first
     assert "TensorFlow 2.21.0 · Keras 3.15.1" in first and "full mode" in first
     assert "Total 19.8 min; slowest: 06 (13.2), 07 (5.0), 01 (1.6) min" in first
@@ -77,6 +83,21 @@ def test_a_run_that_is_not_one_full_run_is_refused_unless_forced(run, records, r
     assert "**Not a complete full-mode run** (written with FORCE=1)" in forced and reason in forced
 
 
+def test_a_run_missing_a_notebook_of_the_folder_is_refused():
+    names = ["01_feature_scaling", "06_fashion_mnist", "07_imdb"]
+    readme.results_block(fake_run(), fake_records(), notebooks=names)  # all there: accepted
+    with pytest.raises(ValueError, match="not in the run: 25_input_pipelines"):
+        readme.results_block(fake_run(), fake_records(), notebooks=[*names, "25_input_pipelines"])
+    with pytest.raises(TypeError, match="notebooks"):
+        readme.results_block(fake_run(), fake_records(), notebooks="01_feature_scaling")
+
+
+def test_a_run_without_a_commit_says_nothing_of_one():
+    run = fake_run()
+    del run["commit"]
+    assert "commit" not in readme.results_block(run, fake_records()).splitlines()[0]
+
+
 @pytest.mark.parametrize("bad,exc", [([], TypeError), ({"mode": "full"}, ValueError)])
 def test_results_block_rejects_what_is_not_a_run(bad, exc):
     with pytest.raises(exc, match="run"):
@@ -104,8 +125,12 @@ def test_main_writes_the_readme_and_refuses_quick_mode(tmp_path, capsys):
     readme_path = tmp_path / "README.md"
     original = f"intro\n{readme.START}\nplaceholder\n{readme.END}\nrest\n"
     readme_path.write_text(original)
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for row in fake_run()["notebooks"]:
+        (notebooks / f"{row['notebook']}.ipynb").write_text("{}")
     write_build(tmp_path / "quick", fake_run(mode="quick"), fake_records(quick=True))
-    args = ["--readme", str(readme_path), "--build"]
+    args = ["--readme", str(readme_path), "--notebooks", str(notebooks), "--build"]
     assert readme.main([*args, str(tmp_path / "quick")]) == 1
     assert "quick-mode run" in capsys.readouterr().err and readme_path.read_text() == original
     write_build(tmp_path / "full", fake_run(), fake_records())
@@ -115,6 +140,9 @@ def test_main_writes_the_readme_and_refuses_quick_mode(tmp_path, capsys):
     assert "| 06 | [fashion mnist]" in text and "placeholder" not in text
     assert readme.main([*args, str(tmp_path / "missing")]) == 1
     assert "run `make run` first" in capsys.readouterr().err
+    (notebooks / "26_word_order.ipynb").write_text("{}")  # a notebook the run did not cover
+    assert readme.main([*args, str(tmp_path / "full")]) == 1
+    assert "not in the run: 26_word_order" in capsys.readouterr().err
 
 
 def test_the_readme_has_the_block_after_the_notebook_table():

@@ -147,7 +147,7 @@ def test_runner_writes_run_json(tmp_path):
     write_nb(nbs / "02_two.ipynb", "1 / 0")
     assert runner.main(["--notebooks", str(nbs), "--build", str(tmp_path / "b")]) == 1
     run = json.loads((tmp_path / "b" / "run.json").read_text())
-    assert run["mode"] == "full" and run["only"] == ""
+    assert run["mode"] == "full" and run["only"] == "" and run["commit"]
     for key in ("date", "device", "cpu", "python", "tensorflow", "keras"):
         assert run[key] and run[key] != "unknown", key
     assert run["tensorflow"].startswith("2.") and run["keras"].startswith("3.")
@@ -161,3 +161,22 @@ def test_runner_writes_run_json(tmp_path):
     assert two["status"] == "FAILED" and "ZeroDivisionError" in two["headline"]
     assert "kernel log" in two["headline"]
     assert run["total_seconds"] == pytest.approx(one["seconds"] + two["seconds"], abs=0.11)
+
+
+def test_git_commit_names_the_head_and_uncommitted_changes(tmp_path):
+    import subprocess
+
+    from utils.runner import git_commit
+
+    assert git_commit(tmp_path) is None  # not a checkout
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "a.txt").write_text("one")
+    subprocess.run([*git, "add", "a.txt"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], cwd=tmp_path, check=True)
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=tmp_path, capture_output=True, text=True
+    ).stdout.strip()
+    assert git_commit(tmp_path) == head
+    (tmp_path / "a.txt").write_text("two")
+    assert git_commit(tmp_path) == f"{head} + uncommitted changes"

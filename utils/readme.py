@@ -8,8 +8,10 @@ and minutes, the date, device, Python/TensorFlow/Keras versions, the total time 
 notebooks. Nothing in it is copied by hand.
 
 It refuses, with a message saying why and what to run, a run that is not one complete full-mode
-run of every notebook: quick mode, ``ONLY=...``, a failed notebook, or a record that does not
-belong to the run. ``--force`` (``make readme FORCE=1``) writes it anyway, marked as such.
+run of every notebook: quick mode, ``ONLY=...``, a notebook of ``notebooks/`` missing from the
+run, a failed notebook, or a record that does not belong to the run. The run's commit (recorded
+by ``make run``) is named in the block. ``--force`` (``make readme FORCE=1``) writes it anyway,
+marked as such.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from .paths import BUILD_DIR, REPO_ROOT
+from .paths import BUILD_DIR, NOTEBOOKS_DIR, REPO_ROOT
 from .results import load_results
 from .runner import RUN_JSON
 
@@ -28,9 +30,13 @@ END = "<!-- results:end -->"
 SLOWEST = 3
 
 
-def _problems(run: dict, records: dict[str, dict]) -> list[str]:
+def _problems(run: dict, records: dict[str, dict], notebooks: list[str] | None = None) -> list[str]:
     """Why a run cannot stand for the README's full-mode numbers (empty when it can)."""
     problems = []
+    ran = {row["notebook"] for row in run["notebooks"]}
+    absent = sorted(set(notebooks or ()) - ran)
+    if absent:
+        problems.append(f"these notebooks were not in the run: {', '.join(absent)}")
     if run["mode"] != "full":
         problems.append(
             f"it is a {run['mode']}-mode run (make run QUICK=1): its numbers show directions, not "
@@ -55,7 +61,13 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def results_block(run: dict, records: dict[str, dict], *, force: bool = False) -> str:
+def results_block(
+    run: dict,
+    records: dict[str, dict],
+    *,
+    force: bool = False,
+    notebooks: list[str] | None = None,
+) -> str:
     """The Markdown between the markers, from a run.json and the run's records.
 
     Raises ValueError naming the problem when the run is not one complete full-mode run, unless
@@ -71,7 +83,11 @@ def results_block(run: dict, records: dict[str, dict], *, force: bool = False) -
     missing = [key for key in needed if key not in run]
     if missing or not run.get("notebooks"):
         raise ValueError(f"run is not a run.json of `make run`: it lacks {missing or 'notebooks'}")
-    problems = _problems(run, records)
+    if notebooks is not None and (
+        isinstance(notebooks, str) or not all(isinstance(name, str) for name in notebooks)
+    ):
+        raise TypeError("notebooks must be a list of notebook names such as '01_feature_scaling'")
+    problems = _problems(run, records, notebooks)
     if problems and not force:
         raise ValueError(
             "build/run.json cannot give the README's numbers: "
@@ -92,10 +108,11 @@ def results_block(run: dict, records: dict[str, dict], *, force: bool = False) -
     total = run.get("total_seconds", sum(row["seconds"] for row in run["notebooks"]))
     slowest = sorted(run["notebooks"], key=lambda row: -row["seconds"])[:SLOWEST]
     slow_text = ", ".join(f"{row['notebook'][:2]} ({_minutes(row['seconds'])})" for row in slowest)
-    cpu = f" ({run['cpu']}, {run['cpu_cores']} cores)" if run.get("cpu") else ""
+    cpu = f" · {run['cpu']} with {run['cpu_cores']} cores" if run.get("cpu") else ""
     date = str(run["date"]).replace("T", " ")[:16]
+    commit = f" · code at commit {run['commit']}" if run.get("commit") else ""
     lines = [
-        f"Results of one `make run` in {run['mode']} mode: {date} · {run['device']}{cpu} · "
+        f"Results of one `make run` in {run['mode']} mode: {date}{commit} · {run['device']}{cpu} · "
         f"Python {run['python']} · TensorFlow {run['tensorflow']} · Keras {run['keras']}. "
         f"Total {_minutes(total)} min; slowest: {slow_text} min. Written by `make readme` from "
         "`build/run.json`; do not edit by hand.",
@@ -136,6 +153,9 @@ def main(argv=None) -> int:
     default_readme = (REPO_ROOT or Path.cwd()) / "README.md"
     parser.add_argument("--readme", type=Path, default=default_readme, help="the README to write")
     parser.add_argument("--force", action="store_true", help="write a partial or quick run too")
+    parser.add_argument(
+        "--notebooks", type=Path, default=NOTEBOOKS_DIR, help="the notebooks a run must cover"
+    )
     args = parser.parse_args(argv)
     run_path = args.build / RUN_JSON
     if not run_path.is_file():
@@ -150,7 +170,8 @@ def main(argv=None) -> int:
         if name in {row["notebook"] for row in run.get("notebooks", [])}
     }
     try:
-        block = results_block(run, records, force=args.force)
+        notebooks = sorted(path.stem for path in args.notebooks.glob("[0-9][0-9]_*.ipynb"))
+        block = results_block(run, records, force=args.force, notebooks=notebooks)
         text = replace_block(args.readme.read_text(encoding="utf-8"), block)
     except ValueError as exc:
         print(f"make readme: {exc}", file=sys.stderr)

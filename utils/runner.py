@@ -178,6 +178,34 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def git_commit(folder: Path | None = None) -> str | None:
+    """The commit the code was run at (short hash, "+ uncommitted changes" when the work tree
+    differs), or None outside a git checkout or without git."""
+    folder = Path(folder) if folder is not None else Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if not head:
+        return None
+    return f"{head} + uncommitted changes" if changes else head
+
+
 def environment(env: dict[str, str], timeout: float = 300) -> dict[str, str]:
     """The versions and device the kernels see, asked of a Python started with their ``env``."""
     info = {
@@ -281,6 +309,7 @@ def main(argv=None) -> int:
         "mode": mode,
         "date": started.isoformat(timespec="seconds"),
         "only": args.only,
+        "commit": git_commit(),
         **info,
         "notebooks": rows,
         "total_seconds": round(total, 1),
