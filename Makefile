@@ -18,8 +18,10 @@ TF_VARIANT := $(if $(call is_on,$(GPU)),gpu,cpu)
 REQUIREMENTS := $(if $(call is_on,$(GPU)),requirements-gpu.txt,requirements.txt)
 STAMP := $(VENV)/.installed-$(TF_VARIANT)
 TF_MARK := $(VENV)/.tensorflow
+SITE_STAMP := $(VENV)/.site-installed
+CHECK ?= 0
 
-.PHONY: help setup check-python run test lint lab data bench readme clean
+.PHONY: help setup check-python run test lint lab data bench readme site clean
 
 help:
 	@echo "make run          execute every notebook (full mode; QUICK=1 quick mode; ONLY=06,07 some)"
@@ -28,6 +30,7 @@ help:
 	@echo "make data         locate, verify (fetch when possible) every dataset; print where each came from"
 	@echo "make bench        notebooks 06-08 and 23 in full mode → build/bench.md (accuracy, time, speed ratios)"
 	@echo "make readme       write the last full run (build/run.json) into the README's results block"
+	@echo "make site         a static HTML book of the last run's executed notebooks → build/site/ (CHECK=1: open it in Chromium)"
 	@echo "make setup        the virtual environment ($(VENV)) with pinned requirements (GPU=1: NVIDIA GPU)"
 
 # Stops within seconds, before pip, when $(PYTHON) is not a supported version.
@@ -66,6 +69,11 @@ $(STAMP): requirements.txt requirements-gpu.txt requirements-dev.txt pyproject.t
 
 setup: $(STAMP)
 
+# The site generator and the browser driver (requirements-site.txt), on top of the runtime.
+$(SITE_STAMP): requirements-site.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-site.txt
+	@touch $@
+
 run: setup
 	$(PY) -m utils.runner $(if $(call is_on,$(QUICK)),--quick) $(if $(ONLY),--only $(ONLY))
 
@@ -73,7 +81,7 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: lint
+test: lint $(SITE_STAMP)
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 # The kernels JupyterLab starts inherit KTT_QUICK: quick mode with QUICK=1, full mode otherwise.
@@ -85,6 +93,11 @@ data: setup
 
 readme: setup
 	$(PY) -m utils.readme $(if $(call is_on,$(FORCE)),--force)
+
+# Runs `make run` first (QUICK=1: in quick mode) when build/ holds no executed notebooks.
+site: $(SITE_STAMP)
+	$(PY) -m utils.site $(if $(call is_on,$(QUICK)),--quick)
+	$(if $(call is_on,$(CHECK)),$(PY) -m utils.site_check)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

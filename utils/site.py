@@ -1,0 +1,549 @@
+"""``make site``: a static HTML book of the last ``make run``'s executed notebooks.
+
+The book is Sphinx with MyST-NB and the book theme (``requirements-site.txt``). It is made from
+what ``make run`` left in the build folder: ``results.md`` (the run's mode, date, device,
+versions and one row per notebook) and the executed copies in ``executed/``. Only the notebooks
+of that run go in, in their numbered order, so that the whole site comes from one run and one
+mode; a quick-mode run gets a banner on every page. Nothing is executed again.
+
+Steps (:func:`build`):
+
+1. stage a Sphinx project in ``build/site-src/``: the configuration (``site/`` of the checkout),
+   ``site.json`` (the values of this run), the landing page ``index.md`` (the README's opening
+   and quick start, the provenance of the run, the results table from ``results.md``, the map
+   of the source notes from ``site/source_notes.toml``) and a copy of each executed notebook
+   whose Colab badge is replaced by local "Open in Colab" and "Download" links (the badge's
+   image is a remote file; the site loads nothing from outside itself);
+2. ``sphinx-build`` into ``build/site/``, with MathJax copied from the
+   ``sphinx-mathjax-offline`` package into ``_static/mathjax`` (its TeX-to-HTML part only);
+3. check that no page loads anything from outside the site (:func:`remote_references`).
+
+``make site`` runs ``make run`` first (``--quick`` with ``QUICK=1``) when the build folder has
+no run to show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+from .paths import BUILD_DIR, NOTEBOOKS_DIR, REPO_ROOT
+
+CONFIG_DIR = (REPO_ROOT or Path.cwd()) / "site"
+SOURCE_NOTES = "source_notes.toml"
+COLAB = "https://colab.research.google.com/github/"
+_RESULTS_TITLE = re.compile(r"^# Results \((\w+) mode\)\s*$")
+_BADGE = re.compile(
+    r"^\s*\[!\[[^\]]*\]\(https://colab\.research\.google\.com/[^)]*\)\]\([^)]*\)\s*$"
+)
+_NOTEBOOK_LINK = re.compile(r"\]\((\d{2}_[a-z0-9_]+)\.ipynb(#[^)]*)?\)")
+_MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions", "output/chtml/fonts", "ui", "a11y")
+
+
+@dataclass
+class Run:
+    """What ``build/results.md`` says about one ``make run``."""
+
+    mode: str  # "full" or "quick"
+    provenance: str  # date · device (CPU) · Python · TensorFlow · Keras · total
+    rows: list[dict] = field(default_factory=list)  # notebook, seconds, status, headline
+
+    @property
+    def quick(self) -> bool:
+        return self.mode != "full"
+
+
+def read_results(path: Path) -> Run:
+    """Parses the ``results.md`` that ``make run`` writes (utils/runner.py).
+
+    The table's last column, the headline, takes the rest of a row, so a ``|`` inside it does
+    not shift the columns. Raises ValueError naming the problem when the file is not one.
+    """
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    title = _RESULTS_TITLE.match(lines[0]) if lines else None
+    if title is None:
+        raise ValueError(f"{path} is not a results.md of `make run` (no '# Results (... mode)')")
+    text = [line for line in lines[1:] if line.strip()]
+    if not text or text[0].startswith("|"):
+        raise ValueError(f"{path} has no line saying when and where the run was made")
+    table = [line for line in text if line.startswith("|")]
+    if len(table) < 2:
+        raise ValueError(f"{path} has no results table")
+    header = [cell.strip() for cell in table[0].strip("| ").split(" | ")]
+    if header[:3] != ["notebook", "seconds", "status"] or len(header) != 4:
+        raise ValueError(f"{path}: unexpected columns {header}")
+    rows = []
+    for line in table[2:]:
+        name, seconds, status, headline = (c.strip() for c in line[2:-2].split(" | ", 3))
+        rows.append(
+            {"notebook": name, "seconds": float(seconds), "status": status, "headline": headline}
+        )
+    return Run(mode=title.group(1), provenance=text[0].strip(), rows=rows)
+
+
+def repository_url(pyproject: Path | None = None) -> str:
+    """The project's address: pyproject.toml's ``[project.urls] Homepage``."""
+    pyproject = pyproject or (REPO_ROOT or Path.cwd()) / "pyproject.toml"
+    with open(pyproject, "rb") as file:
+        return tomllib.load(file)["project"]["urls"]["Homepage"].rstrip("/")
+
+
+def colab_url(repository: str, notebook: str) -> str:
+    """The Colab address of a committed notebook (as the notebooks' own badges have it)."""
+    path = repository.removeprefix("https://github.com/")
+    return f"{COLAB}{path}/blob/main/notebooks/{notebook}.ipynb"
+
+
+def notebook_title(nb) -> str:
+    """The notebook's ``# NN · Title`` heading (its first Markdown line that is a heading)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return ""
+
+
+def _markdown_text(text: str) -> str:
+    """``text`` safe inside a Markdown table cell: punctuation that Markdown reads, escaped."""
+    return re.sub(r"([\\`*_\[\]<>|$#])", r"\\\1", str(text)).replace("\n", " ")
+
+
+def _links_cell(repository: str, name: str) -> str:
+    colab = colab_url(repository, name)
+    return (
+        '<p class="ktt-links">'
+        f'<a class="ktt-button" href="{colab}">Open in Colab</a> '
+        f'<a class="ktt-button" href="../_sources/notebooks/{name}.ipynb" download>'
+        "Download this notebook (with its outputs)</a></p>"
+    )
+
+
+def _blank(output) -> bool:
+    """An output that shows nothing: a display emptied at the end (the live progress line of
+    utils.progress leaves one per training run)."""
+    if output.get("output_type") not in ("display_data", "execute_result"):
+        return False
+    data = output.get("data", {})
+    return all(isinstance(value, str) and not value.strip() for value in data.values())
+
+
+def stage_notebook(nb, name: str, repository: str, in_site: set[str]):
+    """A copy of an executed notebook for the site.
+
+    The Colab badge cell (whose image is a remote file) becomes local links to Colab and to the
+    notebook's download; links to notebooks that are not in the site point at the repository;
+    outputs that show nothing (emptied displays) are left out.
+    """
+    import nbformat
+
+    nb = copy.deepcopy(nb)
+    badge = False
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        if not badge and _BADGE.match(cell.source):
+            nb.cells[index] = nbformat.v4.new_markdown_cell(_links_cell(repository, name))
+            badge = True
+            continue
+
+        def relink(match: re.Match) -> str:
+            target, anchor = match.group(1), match.group(2) or ""
+            if target in in_site:
+                return match.group(0)
+            return f"]({repository}/blob/main/notebooks/{target}.ipynb{anchor})"
+
+        cell.source = _NOTEBOOK_LINK.sub(relink, cell.source)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [output for output in cell.outputs if not _blank(output)]
+    if not badge:  # a notebook without the badge still gets the links, after its title
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell(_links_cell(repository, name)))
+    nb.metadata.pop("widgets", None)
+    return nb
+
+
+def readme_parts(readme: Path) -> tuple[str, str, str]:
+    """The README's title, its opening paragraphs (what the collection is, who it is for) and
+    its quick start commands (the first code block under ``## Quick start``)."""
+    text = readme.read_text(encoding="utf-8")
+    title, body = "Keras Training Tips", text
+    if text.startswith("# "):
+        first, body = text.split("\n", 1)
+        title = first[2:].strip()
+    opening = body.split("\n## ", 1)[0].strip()
+    quick = text.split("\n## Quick start", 1)
+    block = re.search(r"```bash\n.*?```", quick[1], re.S) if len(quick) == 2 else None
+    return title, opening, block.group(0) if block else ""
+
+
+def commands_table(block: str) -> str:
+    """The README's quick-start block as a table of command and what it does (its ``#``
+    comments); the block itself when a line has no comment."""
+    lines = [line for line in block.strip("`\n").removeprefix("bash").splitlines() if line.strip()]
+    rows = [re.match(r"^(\S.*?)\s+#\s*(.+)$", line) for line in lines]
+    if not rows or not all(rows):
+        return block
+    table = ["| command | what it does |", "|---|---|"]
+    table += [f"| `{row.group(1)}` | {_markdown_text(row.group(2))} |" for row in rows]
+    return "\n".join(table)
+
+
+def load_source_notes(path: Path) -> list[dict]:
+    """The source-note map: each note with the topics it covers and the notebooks that teach
+    them (``site/source_notes.toml``, the one place it is written)."""
+    with open(path, "rb") as file:
+        notes = tomllib.load(file)["note"]
+    for note in notes:
+        for key in ("file", "title", "topics"):
+            if key not in note:
+                raise ValueError(f"{path}: a note lacks {key!r}: {note}")
+        for topic in note["topics"]:
+            if not topic.get("topic") or not topic.get("notebooks"):
+                raise ValueError(f"{path}: {note['file']}: a topic needs a name and notebooks")
+    return notes
+
+
+def _notebook_link(number: str, titles: dict[str, str], in_site: set[str], repository: str):
+    names = [name for name in titles if name.startswith(f"{number}_")]
+    if not names:
+        raise ValueError(f"the source-note map names notebook {number}, which does not exist")
+    name = names[0]
+    target = (
+        f"notebooks/{name}.ipynb"
+        if name in in_site
+        else f"{repository}/blob/main/notebooks/{name}.ipynb"
+    )
+    return f"[{number}]({target} '{_markdown_text(titles[name])}')"
+
+
+def source_note_map(
+    notes: list[dict], titles: dict[str, str], in_site: set[str], repository: str
+) -> str:
+    """The landing page's map: one row per note, each topic followed by its notebooks; then the
+    notebooks that go beyond the notes."""
+    lines = ["| source note | what it covers → the notebooks that teach it |", "|---|---|"]
+    used = set()
+    for note in notes:
+        parts = []
+        for topic in note["topics"]:
+            numbers = [f"{int(n):02d}" for n in topic["notebooks"]]
+            used.update(numbers)
+            links = ", ".join(_notebook_link(n, titles, in_site, repository) for n in numbers)
+            parts.append(f"{_markdown_text(topic['topic'])} → {links}")
+        lines.append(f"| {_markdown_text(note['title'])} | {'; '.join(parts)} |")
+    beyond = [name for name in titles if name[:2] not in used]
+    if beyond:
+        links = ", ".join(
+            _notebook_link(name[:2], titles, in_site, repository)
+            + f" {_markdown_text(titles[name].split('·', 1)[-1].strip())}"
+            for name in beyond
+        )
+        lines += ["", f"Beyond the notes: {links}."]
+    return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    words = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    return f"{words[n] if n < len(words) else n} {noun}{'' if n == 1 else 's'}"
+
+
+def results_table(run: Run, titles: dict[str, str], in_site: set[str]) -> str:
+    """The run's results, one row per notebook: its page, headline result and minutes."""
+    lines = ["| # | notebook | result | minutes |", "|---|---|---|---:|"]
+    for row in run.rows:
+        name = row["notebook"]
+        title = titles.get(name, name).split("·", 1)[-1].strip()
+        page = f"[{_markdown_text(title)}](notebooks/{name}.ipynb)" if name in in_site else name
+        result = _markdown_text(row["headline"])
+        if row["status"] != "ok":
+            result = f"**{_markdown_text(row['status'])}**: {result}"
+        lines.append(f"| {name[:2]} | {page} | {result} | {row['seconds'] / 60:.1f} |")
+    total = sum(row["seconds"] for row in run.rows) / 60
+    lines.append(f"| | **total** | | **{total:.1f}** |")
+    return "\n".join(lines)
+
+
+def banner(run: Run, n_in_site: int, n_notebooks: int) -> str:
+    """The note on every page: a quick-mode run, or a run of only some notebooks."""
+    parts = []
+    if run.quick:
+        parts.append(
+            "<strong>Quick mode</strong>: these pages show a quick-mode run (small subsets, few "
+            "epochs), not the full experiments; read its numbers as directions only."
+        )
+    if n_in_site < n_notebooks:
+        parts.append(f"This run covered {n_in_site} of the {n_notebooks} notebooks.")
+    return " ".join(parts)
+
+
+def landing_page(
+    run: Run,
+    titles: dict[str, str],
+    in_site: list[str],
+    *,
+    readme: Path,
+    notes: list[dict],
+    repository: str,
+) -> str:
+    """index.md: what the collection is and who it is for, the commands, the provenance of the
+    run, its results table and the source-note map; then the table of contents."""
+    title, opening, commands = readme_parts(readme)
+    site = set(in_site)
+    mode = "full mode, the real experiments" if not run.quick else "quick mode"
+    toc = "\n".join(f"notebooks/{name}" for name in in_site)
+    return f"""# {title}
+
+{opening}
+
+These pages show every notebook **executed**: its printed tables, plots and conclusions, as
+`make run` left them. Each page links to the notebook on Colab and offers the executed copy for
+download; the code is at [{repository.removeprefix("https://")}]({repository}).
+
+## Run it yourself
+
+{commands_table(commands)}
+
+## The run shown here
+
+{mode.capitalize()}: {_markdown_text(run.provenance)}.
+
+{results_table(run, titles, site)}
+
+The table is written by `make site` from `build/results.md` of that run; the result column is
+each notebook's headline as it recorded it.
+
+## Where the topics come from
+
+The notebooks grew out of {_count(len(notes), "study note")} (Korean blog posts and lecture
+notes); each topic they raise is taken up here:
+
+{source_note_map(notes, titles, site, repository)}
+
+```{{toctree}}
+:hidden:
+:caption: Notebooks
+:maxdepth: 1
+
+{toc}
+```
+"""
+
+
+class _Remote(HTMLParser):
+    """Collects what a page loads (not what it links to) from another host."""
+
+    LOADS = {("script", "src"), ("img", "src"), ("iframe", "src"), ("source", "src")}
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        urls = [values.get(attr) for t, attr in self.LOADS if t == tag]
+        if tag == "link" and set((values.get("rel") or "").split()) & {
+            "stylesheet",
+            "preload",
+            "icon",
+            "modulepreload",
+        }:
+            urls.append(values.get("href"))
+        urls += re.findall(r"url\((['\"]?)(//|https?:)", values.get("style") or "")
+        self.found += [url for url in urls if isinstance(url, str) and _is_remote(url)]
+
+
+def _is_remote(url: str) -> bool:
+    return url.startswith(("http://", "https://", "//"))
+
+
+def remote_references(site: Path) -> list[tuple[str, str]]:
+    """(page, address) for everything a page of the site would load from another host:
+    scripts, images, stylesheets, frames; and ``url(http…)`` or ``@import`` in its CSS files."""
+    found = []
+    for page in sorted(Path(site).rglob("*.html")):
+        parser = _Remote()
+        parser.feed(page.read_text(encoding="utf-8", errors="replace"))
+        found += [(str(page.relative_to(site)), url) for url in parser.found]
+    for sheet in sorted(Path(site).rglob("*.css")):
+        text = sheet.read_text(encoding="utf-8", errors="replace")
+        for url in re.findall(
+            r"(?:url\(\s*['\"]?|@import\s+['\"])((?:https?:)?//[^'\")\s]+)", text
+        ):
+            found.append((str(sheet.relative_to(site)), url))
+    return found
+
+
+def mathjax_source() -> Path:
+    """MathJax 3 as the ``sphinx-mathjax-offline`` package ships it (requirements-site.txt)."""
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    if spec is None or spec.origin is None:
+        raise RuntimeError(
+            "sphinx-mathjax-offline is not installed: `make site` installs requirements-site.txt"
+        )
+    return Path(spec.origin).parent / "static" / "mathjax"
+
+
+def copy_mathjax(static: Path) -> None:
+    """The part of MathJax that renders TeX as HTML (script, TeX extensions, fonts, menu)."""
+    source = mathjax_source()
+    for part in _MATHJAX_PARTS:
+        src, dst = source / part, static / "mathjax" / part
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dst)
+
+
+def stage(
+    build: Path,
+    source: Path,
+    *,
+    config: Path = CONFIG_DIR,
+    notebooks: Path = NOTEBOOKS_DIR,
+    readme: Path | None = None,
+    repository: str | None = None,
+) -> tuple[Run, list[str]]:
+    """Writes the Sphinx project of the site into ``source``; returns the run and the names of
+    the notebooks in the site, in order."""
+    import nbformat
+
+    run = read_results(build / "results.md")
+    repository = repository or repository_url()
+    readme = readme or (REPO_ROOT or Path.cwd()) / "README.md"
+    executed = build / "executed"
+    in_site = [
+        row["notebook"] for row in run.rows if (executed / f"{row['notebook']}.ipynb").is_file()
+    ]
+    missing = [row["notebook"] for row in run.rows if row["notebook"] not in in_site]
+    if missing:
+        print(f"make site: no executed copy of {', '.join(missing)} in {executed}; left out")
+    if not in_site:
+        raise ValueError(f"none of the run's notebooks has an executed copy in {executed}")
+    if source.exists():
+        shutil.rmtree(source)
+    shutil.copytree(config, source, ignore=shutil.ignore_patterns("__pycache__", SOURCE_NOTES))
+    (source / "notebooks").mkdir()
+    titles = {}
+    for path in sorted(Path(notebooks).glob("[0-9][0-9]_*.ipynb")):
+        titles[path.stem] = notebook_title(nbformat.read(path, as_version=4))
+    for name in in_site:
+        nb = nbformat.read(executed / f"{name}.ipynb", as_version=4)
+        titles[name] = notebook_title(nb) or titles.get(name) or name
+        nbformat.write(
+            stage_notebook(nb, name, repository, set(in_site)),
+            source / "notebooks" / f"{name}.ipynb",
+        )
+    notes = load_source_notes(config / SOURCE_NOTES)
+    numbered = {name: title for name, title in sorted(titles.items())}
+    index = landing_page(run, numbered, in_site, readme=readme, notes=notes, repository=repository)
+    (source / "index.md").write_text(index, encoding="utf-8")
+    footer = (
+        f"Built by <code>make site</code> from a {run.mode}-mode <code>make run</code>: "
+        f"{_html_text(run.provenance)}."
+    )
+    settings = {
+        "title": "Keras Training Tips",
+        "repository_url": repository,
+        "banner": banner(run, len(in_site), max(len(titles), len(in_site))),
+        "footer": footer,
+        "mode": run.mode,
+    }
+    (source / "site.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    return run, in_site
+
+
+def _html_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def build(
+    build_dir: Path = BUILD_DIR,
+    *,
+    out: Path | None = None,
+    config: Path = CONFIG_DIR,
+    notebooks: Path = NOTEBOOKS_DIR,
+    readme: Path | None = None,
+    quiet: bool = False,
+) -> Path:
+    """Stages and builds the site of the run in ``build_dir`` into ``out`` (``build/site``)."""
+    build_dir = Path(build_dir).resolve()
+    out = Path(out or build_dir / "site").resolve()
+    source = build_dir / "site-src"
+    stage(build_dir, source, config=config, notebooks=notebooks, readme=readme)
+    # Sphinx writes into the staging folder (MyST-NB puts the outputs it extracts beside the
+    # HTML folder, in jupyter_execute/), then the finished site moves to ``out``.
+    html = source / "_build" / "html"
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-j", "auto"]
+    command += ["-d", str(source / "_build" / "doctrees"), str(source), str(html)]
+    if quiet:
+        command.append("-q")
+    subprocess.run(command, check=True)
+    copy_mathjax(html / "_static")
+    for source_map in html.glob("_static/**/*.map"):  # for a debugger only, and 3 MiB
+        source_map.unlink()
+    if out.exists():
+        shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(html, out)
+    remote = remote_references(out)
+    if remote:
+        listing = "\n".join(f"  {page}: {url}" for page, url in remote[:20])
+        raise RuntimeError(f"pages of the site would load files from other hosts:\n{listing}")
+    return out
+
+
+def size_of(folder: Path) -> int:
+    """Bytes in the files under ``folder``."""
+    return sum(path.stat().st_size for path in Path(folder).rglob("*") if path.is_file())
+
+
+def has_run(build_dir: Path) -> bool:
+    """Whether the build folder holds a run to show (results.md and executed notebooks)."""
+    return (build_dir / "results.md").is_file() and any((build_dir / "executed").glob("*.ipynb"))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", type=Path, default=BUILD_DIR, help="the folder of `make run`")
+    parser.add_argument("--out", type=Path, default=None, help="the site's folder (build/site)")
+    parser.add_argument(
+        "--quick", action="store_true", help="when `make run` must run first: in quick mode"
+    )
+    args = parser.parse_args(argv)
+    if not has_run(args.build):
+        from . import runner
+
+        print(f"make site: no executed notebooks in {args.build}: running `make run` first")
+        runner.main((["--quick"] if args.quick else []) + ["--build", str(args.build)])
+        if not has_run(args.build):
+            print("make site: `make run` left nothing to show", file=sys.stderr)
+            return 1
+    start = time.perf_counter()
+    try:
+        out = build(args.build, out=args.out, quiet=True)
+    except (ValueError, RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"make site: {exc}", file=sys.stderr)
+        return 1
+    seconds = time.perf_counter() - start
+    print(
+        f"make site: {out} in {seconds:.0f} s, {size_of(out) / 2**20:.1f} MiB · open "
+        f"{out / 'index.html'}, or serve it: python -m http.server -d {out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
