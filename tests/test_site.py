@@ -104,6 +104,16 @@ def test_a_staged_notebook_loads_nothing_from_outside_and_keeps_its_links():
     assert nb.cells[1].source == BADGE  # the notebook given is left alone
 
 
+def test_a_badge_at_the_end_of_the_title_cell_is_replaced_too():
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell(f"# 03 · Gamma\n\nIntro $x$.\n\n{BADGE}")]
+    )
+    staged = site.stage_notebook(nb, "03_gamma", REPOSITORY, {"03_gamma"})
+    assert len(staged.cells) == 1 and "colab-badge.svg" not in staged.cells[0].source
+    assert staged.cells[0].source.startswith("# 03 · Gamma\n\nIntro $x$.\n\n<p class=")
+    assert site.colab_url(REPOSITORY, "03_gamma") in staged.cells[0].source
+
+
 def test_colab_links_are_the_notebooks_own_badges():
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         assert site.colab_url(REPOSITORY, path.stem) in path.read_text(), path.name

@@ -44,8 +44,8 @@ CONFIG_DIR = (REPO_ROOT or Path.cwd()) / "site"
 SOURCE_NOTES = "source_notes.toml"
 COLAB = "https://colab.research.google.com/github/"
 _RESULTS_TITLE = re.compile(r"^# Results \((\w+) mode\)\s*$")
-_BADGE = re.compile(
-    r"^\s*\[!\[[^\]]*\]\(https://colab\.research\.google\.com/[^)]*\)\]\([^)]*\)\s*$"
+_BADGE = re.compile(  # a line that is the Colab badge: [![...](colab's image)](colab's link)
+    r"^[ \t]*\[!\[[^\]]*\]\(https://colab\.research\.google\.com/[^)]*\)\]\([^)]*\)[ \t]*$", re.M
 )
 _NOTEBOOK_LINK = re.compile(r"\]\((\d{2}_[a-z0-9_]+)\.ipynb(#[^)]*)?\)")
 _MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions", "output/chtml/fonts", "ui", "a11y")
@@ -142,34 +142,32 @@ def _blank(output) -> bool:
 def stage_notebook(nb, name: str, repository: str, in_site: set[str]):
     """A copy of an executed notebook for the site.
 
-    The Colab badge cell (whose image is a remote file) becomes local links to Colab and to the
+    The Colab badge (whose image is a remote file) becomes local links to Colab and to the
     notebook's download; links to notebooks that are not in the site point at the repository;
     outputs that show nothing (emptied displays) are left out.
     """
     import nbformat
 
+    links = _links_cell(repository, name)
+
+    def relink(match: re.Match) -> str:
+        target, anchor = match.group(1), match.group(2) or ""
+        if target in in_site:
+            return match.group(0)
+        return f"]({repository}/blob/main/notebooks/{target}.ipynb{anchor})"
+
     nb = copy.deepcopy(nb)
     badge = False
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "markdown":
-            continue
-        if not badge and _BADGE.match(cell.source):
-            nb.cells[index] = nbformat.v4.new_markdown_cell(_links_cell(repository, name))
-            badge = True
-            continue
-
-        def relink(match: re.Match) -> str:
-            target, anchor = match.group(1), match.group(2) or ""
-            if target in in_site:
-                return match.group(0)
-            return f"]({repository}/blob/main/notebooks/{target}.ipynb{anchor})"
-
-        cell.source = _NOTEBOOK_LINK.sub(relink, cell.source)
     for cell in nb.cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "markdown":
+            if not badge and _BADGE.search(cell.source):
+                cell.source = _BADGE.sub(lambda _: links, cell.source, count=1)
+                badge = True
+            cell.source = _NOTEBOOK_LINK.sub(relink, cell.source)
+        elif cell.cell_type == "code":
             cell.outputs = [output for output in cell.outputs if not _blank(output)]
     if not badge:  # a notebook without the badge still gets the links, after its title
-        nb.cells.insert(1, nbformat.v4.new_markdown_cell(_links_cell(repository, name)))
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell(links))
     nb.metadata.pop("widgets", None)
     return nb
 
