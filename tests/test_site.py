@@ -294,7 +294,8 @@ def test_the_built_site_has_its_pages_links_and_provenance(built):
     assert "Quick mode" in index and "Quick mode" in alpha  # the banner, on every page
     assert "TensorFlow" in alpha  # the run's provenance in every page's footer
     assert site.colab_url(REPOSITORY, "01_alpha") in alpha
-    assert (built / "_sources" / "notebooks" / "01_alpha.ipynb").is_file()  # the download
+    download = built / "_sources" / "notebooks" / "01_alpha.ipynb"
+    assert download.read_bytes() == (built.parent / "executed" / "01_alpha.ipynb").read_bytes()
     assert f"{REPOSITORY}/blob/main/notebooks/07_imdb.ipynb" in alpha
     sidebar = re.findall(r'class="reference internal" href="([^"]+)">0\d · ', index)
     assert sidebar[:2] == ["notebooks/01_alpha.html", "notebooks/02_beta.html"]

@@ -15,7 +15,8 @@ Steps (:func:`build`):
    whose Colab badge is replaced by local "Open in Colab" and "Download" links (the badge's
    image is a remote file; the site loads nothing from outside itself);
 2. ``sphinx-build`` into ``build/site/``, with MathJax copied from the
-   ``sphinx-mathjax-offline`` package into ``_static/mathjax`` (its TeX-to-HTML part only);
+   ``sphinx-mathjax-offline`` package into ``_static/mathjax`` (its TeX-to-HTML part only) and
+   the executed notebooks themselves in ``_sources/notebooks/`` for download;
 3. check that no page loads anything from outside the site (:func:`remote_references`).
 
 ``make site`` runs ``make run`` first (``--quick`` with ``QUICK=1``) when the build folder has
@@ -480,7 +481,7 @@ def build(
     build_dir = Path(build_dir).resolve()
     out = Path(out or build_dir / "site").resolve()
     source = build_dir / "site-src"
-    stage(build_dir, source, config=config, notebooks=notebooks, readme=readme)
+    _, in_site = stage(build_dir, source, config=config, notebooks=notebooks, readme=readme)
     # Sphinx writes into the staging folder (MyST-NB puts the outputs it extracts beside the
     # HTML folder, in jupyter_execute/), then the finished site moves to ``out``.
     html = source / "_build" / "html"
@@ -490,6 +491,8 @@ def build(
         command.append("-q")
     subprocess.run(command, check=True)
     copy_mathjax(html / "_static")
+    for name in in_site:  # the download is the executed notebook itself, not the staged copy
+        shutil.copy2(build_dir / "executed" / f"{name}.ipynb", html / "_sources" / "notebooks")
     for source_map in html.glob("_static/**/*.map"):  # for a debugger only, and 3 MiB
         source_map.unlink()
     if out.exists():

@@ -100,6 +100,14 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A page the browser leaves before a file has arrived closes its connection: that
+        is not an error of the site (anything else is printed as usual)."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class SiteBrowser:
     """A built site served on 127.0.0.1 and a headless Chromium page on it (a context manager).
 
@@ -123,7 +131,7 @@ class SiteBrowser:
         from playwright.sync_api import sync_playwright
 
         handler = functools.partial(_QuietHandler, directory=str(self.site))
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", 0), handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.base = f"http://127.0.0.1:{self._server.server_port}/"
         self._playwright = sync_playwright().start()
