@@ -119,6 +119,20 @@ def test_speedup_slower_and_tie():
     assert speed.compare(_times(1.0, 2.0), _times(1.0)).verdict == TIE
 
 
+def test_a_verdict_just_off_one_prints_enough_decimals_not_to_touch_one():
+    # every round 0.2-0.6 % faster: at two decimals the range would read "1.00–1.01: faster"
+    nudge = speed.compare(_times(1.002, 1.004, 1.006), _times(1.0, 1.0, 1.0), paired=True)
+    assert nudge.verdict == "faster"
+    assert nudge.describe("B", "A") == (
+        "B trains 1.004× as fast as A (1.002–1.006 over 3 rounds): B is faster"
+    )
+    slower = speed.compare(_times(0.998, 0.999, 0.997), _times(1.0, 1.0, 1.0), paired=True)
+    assert "(0.997–0.999 over 3 rounds): B is slower" in slower.describe("B", "A")
+    # a tie, or a range clear of 1 at two decimals, keeps two
+    tie = speed.compare(_times(1.0, 1.0, 1.0), _times(0.999, 1.001, 1.0), paired=True)
+    assert "(1.00–1.00 over 3 rounds): a tie" in tie.describe("B", "A")
+
+
 def test_paired_speedup_uses_the_ratio_of_each_round():
     # a slow spell in round 2 hits both set-ups: unpaired, the windows overlap (a tie); paired,
     # every round says the candidate is about twice as fast

@@ -148,11 +148,19 @@ class Speedup:
         low, high = self.range
         verdict = self.verdict
         reading = TIE if verdict == TIE else f"{candidate} is {verdict}"
+        # enough decimals that a range which excludes 1 does not print as touching it
+        # ("1.00–1.01 ...: faster" reads like a contradiction; "1.002–1.006" does not)
+        nearest = low if verdict == "faster" else high
+        digits = 2
+        while verdict != TIE and digits < 6 and f"{nearest:.{digits}f}" == f"{1:.{digits}f}":
+            digits += 1
+        span = f"{low:.{digits}f}–{high:.{digits}f}"
         if self.paired:
-            spread = f"{low:.2f}–{high:.2f} over {len(self.baseline.seconds)} rounds"
+            spread = f"{span} over {len(self.baseline.seconds)} rounds"
         else:
-            spread = f"range {low:.2f}–{high:.2f} over the repeats"
-        return f"{candidate} trains {self.ratio:.2f}× as fast as {baseline} ({spread}): {reading}"
+            spread = f"range {span} over the repeats"
+        ratio = f"{self.ratio:.{digits}f}"
+        return f"{candidate} trains {ratio}× as fast as {baseline} ({spread}): {reading}"
 
 
 def compare(baseline: StepTimes, candidate: StepTimes, *, paired: bool = False) -> Speedup:
