@@ -27,7 +27,7 @@ help:
 	@echo "make run          execute every notebook (full mode; QUICK=1 quick mode; ONLY=06,07 some)"
 	@echo "make test         ruff + unit tests + every notebook under nbval in quick mode"
 	@echo "make lab          JupyterLab on notebooks/ with the project's kernel (QUICK=1 for quick mode)"
-	@echo "make data         locate, verify (fetch when possible) every dataset; print where each came from"
+	@echo "make data         locate, verify (fetch when possible) every dataset, prepare its TFDS copies; print where each came from"
 	@echo "make bench        notebooks 06-08 and 23 in full mode → build/bench.md (accuracy, time, speed ratios)"
 	@echo "make readme       write the last full run (build/run.json) into the README's results block"
 	@echo "make site         a static HTML book of the last run's executed notebooks → build/site/ (CHECK=1: open it in Chromium)"

@@ -59,9 +59,14 @@ def test_data_report_lists_every_dataset(isolated, fake_fashion):
         "IMDB (sequences)",
         "IMDB (raw text)",
         "CIFAR-100",
+        "TFDS fashion_mnist",
+        "TFDS imdb_reviews",
     ]
     assert rows[0]["source"] == "mirror" and rows[0]["verified"].startswith("yes")
     assert rows[3]["source"].startswith("unavailable")
+    # the fake files are not the ones TFDS registers, and Stanford's archive is missing
+    assert all(row["source"].startswith("not ready") for row in rows[4:])
+    assert "aclImdb_v1.tar.gz" in rows[5]["where"]
     json.dumps(rows)
 
 
@@ -89,6 +94,7 @@ def test_python_m_utils_data_runs(tmp_path):
         env=env,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    for label in ("Fashion-MNIST", "IMDB (sequences)", "IMDB (raw text)", "CIFAR-100"):
+    labels = ("Fashion-MNIST", "IMDB (sequences)", "IMDB (raw text)", "CIFAR-100")
+    for label in (*labels, "TFDS fashion_mnist", "TFDS imdb_reviews"):
         assert f"| {label}" in out.stdout
     assert "unavailable" in out.stdout

@@ -104,7 +104,7 @@ def test_pyproject_ranges_contain_the_pins_and_declare_every_one():
     for name, req in pinned.items():
         version = pinned_version(req)
         assert any(version in r.specifier for r in declared[req.name]), f"{name}=={version}"
-    assert not any(Requirement(d).name.startswith("tensorflow") for d in PROJECT["dependencies"])
+    assert not any(Requirement(d).name in TF_DISTRIBUTIONS for d in PROJECT["dependencies"])
 
 
 def test_gpu_requirements_are_the_cpu_ones_with_tensorflow_swapped():
