@@ -89,7 +89,7 @@ def test_python_m_utils_data_runs(tmp_path):
         [sys.executable, "-m", "utils.data"],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=600,  # it also prepares the TFDS copy (about 20 s on two idle cores)
         cwd=ROOT,
         env=env,
     )
