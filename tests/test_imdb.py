@@ -198,3 +198,115 @@ def test_real_imdb_from_the_mirror(tmp_path, monkeypatch):
     words = data.decode_review(x[0]).split()
     assert words[0] == "<START>" and len(words) == len(x[0])
     assert data.imdb_word_index()["the"] == 1
+
+
+# ------------------------------------------- notebook 07's split and bags of n-grams, shared
+def _random_reviews(seed, n=40, vocab_size=13, max_len=25):
+    rng = np.random.default_rng(seed)
+    out = [rng.integers(1, vocab_size, size=rng.integers(0, max_len)).tolist() for _ in range(n)]
+    out[3] = []  # an empty review gives an all-zero row
+    return out
+
+
+def _object_array(reviews):
+    out = np.empty(len(reviews), dtype=object)
+    out[:] = reviews
+    return out
+
+
+def test_train_val_test_is_notebook_07s_split():
+    rng = np.random.default_rng(0)
+    x = _object_array([[1, int(i)] for i in range(100)])
+    y = rng.integers(0, 2, 100)
+    x_test, y_test = _object_array([[1, int(i)] for i in range(60)]), rng.integers(0, 2, 60)
+    (xtr, ytr), (xv, yv), (xte, yte) = imdb.train_val_test((x, y), (x_test, y_test))
+    assert len(ytr) == 80 and len(yv) == 20 and len(yte) == 60  # full mode: every review
+    assert list(xtr) + list(xv) == list(x) and np.array_equal(np.concatenate([ytr, yv]), y)
+    (xtr, ytr), (xv, yv), (xte, yte) = imdb.train_val_test(
+        (x, y), (x_test, y_test), n_pool=50, n_test=30
+    )
+    assert len(ytr) == 40 and len(yv) == 10 and len(yte) == 30
+    assert not {r[1] for r in xtr} & {r[1] for r in xv}  # validation is held out
+    assert abs(ytr.mean() - y.mean()) < 0.05  # stratified
+    with pytest.raises(ValueError, match="val_fraction"):
+        imdb.train_val_test((x, y), (x_test, y_test), val_fraction=1.0)
+    with pytest.raises(ValueError, match="too few"):
+        imdb.train_val_test((x[:3], y[:3]), (x_test, y_test), val_fraction=0.2)
+
+
+def test_cap_and_encode_text():
+    assert imdb.cap_vocabulary([[1, 5, 12, 9], []], num_words=10) == [[1, 5, 2, 9], []]
+    with pytest.raises(ValueError):
+        imdb.cap_vocabulary([[1]], num_words=0)
+    word_index = {"the": 1, "movie": 2, "was": 3, "not": 4, "good": 5}
+    encoded = imdb.encode_text(["The movie was NOT good!", "not bad"], word_index)
+    assert encoded == [[1, 4, 5, 6, 7, 8], [1, 7, 2]]  # "bad" is not in the index: OOV
+    assert data.decode_review(encoded[0], word_index=word_index) == "<START> the movie was not good"
+    assert imdb.encode_text(["the good movie"], word_index, num_words=6) == [[1, 4, 2, 5]]
+    with pytest.raises(TypeError, match="list of strings"):
+        imdb.encode_text("the movie", word_index)
+    with pytest.raises(TypeError, match="word_index"):
+        imdb.encode_text(["the movie"], [("the", 1)])
+
+
+def test_shared_ngram_code_gives_what_notebook_07_gives():
+    """The utils copy of 07's scratch bags: equal results on random reviews, every mode."""
+    import tensorflow as tf
+    from nbcode import scratch
+
+    ns = scratch("07_imdb")
+    reviews, y = _random_reviews(1, n=80), np.random.default_rng(1).integers(0, 2, 80)
+    for ngrams in (1, 2, 3):
+        ours, theirs = imdb.ngram_codes(reviews, 13, ngrams), ns["ngram_codes"](reviews, 13, ngrams)
+        assert all(np.array_equal(a, b) for a, b in zip(ours, theirs, strict=True))
+    codes, docs = imdb.ngram_codes(reviews, 13, 2)
+    vocabulary = imdb.ngram_vocabulary(codes, 50)
+    assert np.array_equal(vocabulary, ns["ngram_vocabulary"](codes, 50))
+    multi_hot = imdb.bag_of_ngrams(codes, docs, len(reviews), vocabulary)
+    idf = ns["idf_weights"](multi_hot)
+    for output_mode in ("multi_hot", "count", "tf_idf"):
+        ours = imdb.bag_of_ngrams(codes, docs, len(reviews), vocabulary, output_mode, idf)
+        theirs = ns["bag_of_ngrams"](codes, docs, len(reviews), vocabulary, output_mode, idf)
+        np.testing.assert_array_equal(tf.sparse.to_dense(ours), tf.sparse.to_dense(theirs))
+    ratio = imdb.nb_log_ratio(multi_hot, y)
+    np.testing.assert_array_equal(ratio, ns["nb_log_ratio"](multi_hot, y))
+    np.testing.assert_array_equal(
+        tf.sparse.to_dense(imdb.scale_columns(multi_hot, ratio)),
+        tf.sparse.to_dense(ns["scale_columns"](multi_hot, ratio)),
+    )
+    with pytest.raises(ValueError, match="output_mode"):
+        imdb.bag_of_ngrams(codes, docs, len(reviews), vocabulary, "binary")
+    with pytest.raises(ValueError, match="word ids"):
+        imdb.ngram_codes([[0, 3]], 13)
+
+
+def test_nb_ngram_features_learn_from_the_training_split_only():
+    import tensorflow as tf
+
+    reviews = _random_reviews(2, n=60)
+    y = np.random.default_rng(2).integers(0, 2, 40)
+    splits = {"train": reviews[:40], "val": reviews[40:50], "test": reviews[50:]}
+    features, vocabulary, ratio = imdb.nb_ngram_features(splits, y, 13, max_tokens=30)
+    assert [tuple(features[p].dense_shape) for p in splits] == [(40, 30), (10, 30), (10, 30)]
+    train_codes, _ = imdb.ngram_codes(splits["train"], 13, 2)
+    assert np.array_equal(vocabulary, imdb.ngram_vocabulary(train_codes, 30))
+    bag = imdb.bag_of_ngrams(*imdb.ngram_codes(splits["train"], 13, 2), 40, vocabulary)
+    np.testing.assert_array_equal(ratio, imdb.nb_log_ratio(bag, y))
+    changed = {**splits, "test": [[5, 5, 5]] * 10}  # other test reviews: same vocabulary, ratios
+    _, vocabulary_again, ratio_again = imdb.nb_ngram_features(changed, y, 13, max_tokens=30)
+    assert np.array_equal(vocabulary, vocabulary_again) and np.array_equal(ratio, ratio_again)
+    again = imdb.nb_ngram_bag(splits["val"], 13, vocabulary, ratio)
+    np.testing.assert_array_equal(tf.sparse.to_dense(again), tf.sparse.to_dense(features["val"]))
+    with pytest.raises(ValueError, match="'train'"):
+        imdb.nb_ngram_features({"test": reviews}, y, 13)
+
+
+def test_contains_ngram_and_ngram_code():
+    reviews = [[1, 4, 5, 6], [0, 0, 5, 4], [7], []]  # zeros: padding
+    assert imdb.ngram_code((4, 5), 10) == 45 and imdb.ngram_code((7,), 10) == 7
+    assert imdb.contains_ngram(reviews, [(4, 5)], 10).tolist() == [True, False, False, False]
+    assert imdb.contains_ngram(reviews, [(5, 4), (7,)], 10).tolist() == [False, True, True, False]
+    assert imdb.contains_ngram(reviews, [(4, 5, 6)], 10).tolist() == [True, False, False, False]
+    with pytest.raises(ValueError, match="word ids"):
+        imdb.ngram_code((0, 4), 10)
+    assert imdb.contains_ngram(reviews, [], 10).tolist() == [False] * 4

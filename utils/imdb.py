@@ -369,3 +369,196 @@ def load_imdb_text(*, seed: int = 113, standin: str = "auto") -> standins.Loaded
         return tuple(splits)
 
     return standins.real_or_standin(name, CLASS_NAMES, standin, real, synthetic)
+
+
+# ------------------------------------------- notebook 07's split, vocabulary and bags of n-grams
+# Shared by the notebooks that train on IMDB word ids (26 retrains 07's best model with these).
+# Notebook 07 builds the same bags from scratch as its lesson; tests/test_imdb.py checks that
+# these functions give exactly what 07's scratch cells give.
+
+
+def train_val_test(train, test, *, n_pool=None, n_test=None, val_fraction=0.2):
+    """Notebook 07's split of ``load_imdb()``'s ``(x, y)`` pairs into train/validation/test.
+
+    ``n_pool`` training and ``n_test`` test reviews are stratified subsets (seed 0; ``None``: all
+    of them, as in full mode); the validation split is the last ``val_fraction`` of the pool (the
+    reviews are already shuffled). Returns ``((x_train, y_train), (x_val, y_val), (x_test,
+    y_test))``.
+    """
+    from .mode import subset
+
+    fraction = float(val_fraction)
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"val_fraction must lie strictly between 0 and 1, got {val_fraction!r}")
+    x_pool, y_pool = subset(*train, n_pool, seed=0)
+    x_test, y_test = subset(*test, n_test, seed=0)
+    n_val = int(len(y_pool) * fraction)
+    if not 0 < n_val < len(y_pool):
+        raise ValueError(f"{len(y_pool)} reviews are too few to hold out {fraction:.0%}")
+    return (
+        (x_pool[:-n_val], y_pool[:-n_val]),
+        (x_pool[-n_val:], y_pool[-n_val:]),
+        (x_test, y_test),
+    )
+
+
+def cap_vocabulary(sequences, num_words: int, *, oov_char: int = 2) -> list[list[int]]:
+    """Every id ``>= num_words`` becomes ``oov_char``: what ``load_imdb(num_words=...)`` does."""
+    num_words = check_int("num_words", num_words, minimum=1)
+    return [[word if word < num_words else oov_char for word in review] for review in sequences]
+
+
+def encode_text(
+    texts,
+    word_index: dict[str, int],
+    *,
+    num_words: int | None = None,
+    index_from: int = 3,
+    start_char: int = 1,
+    oov_char: int = 2,
+) -> list[list[int]]:
+    """New text (a review of your own) as ``load_imdb`` would have encoded it.
+
+    Tokenised like Keras's word index (:func:`tokenize`), word → ``rank + index_from``, a start
+    character first; unknown words, and ids ``>= num_words`` when given, become ``oov_char``.
+    """
+    if isinstance(texts, str | bytes):
+        raise TypeError("texts must be a list of strings, not one string")
+    if not isinstance(word_index, dict):
+        raise TypeError(f"word_index must be a dict, got {type(word_index).__name__}")
+    check_int("index_from", index_from, minimum=0)
+    out = []
+    for text in texts:
+        ids = [word_index[w] + index_from if w in word_index else oov_char for w in tokenize(text)]
+        out.append([start_char, *ids])
+    return cap_vocabulary(out, num_words, oov_char=oov_char) if num_words else out
+
+
+def ngram_codes(sequences, vocab_size: int, ngrams: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Every 1..ngrams-gram of every sequence as an int64 code, and the sequence it came from.
+
+    (w1, ..., wn) -> w1 * vocab_size**(n-1) + ... + wn. Ids must lie in 1..vocab_size-1, so the
+    codes of different n never collide. (Notebook 07, section 3.)
+    """
+    vocab_size = check_int("vocab_size", vocab_size, minimum=2)
+    ngrams = check_int("ngrams", ngrams, minimum=1)
+    if vocab_size**ngrams >= 2**62:
+        raise ValueError(f"vocab_size**ngrams = {vocab_size}**{ngrams} overflows int64")
+    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+    words = np.fromiter((w for s in sequences for w in s), np.int64, int(lengths.sum()))
+    if words.size and (words.min() < 1 or words.max() >= vocab_size):
+        raise ValueError(f"word ids must lie in 1..{vocab_size - 1} (0 is padding)")
+    doc = np.repeat(np.arange(len(sequences)), lengths)
+    codes, docs, gram = [words], [doc], words
+    for n in range(2, ngrams + 1):
+        gram = gram[:-1] * vocab_size + words[n - 1 :]
+        same = doc[: len(gram)] == doc[n - 1 :]  # all n words from the same review
+        codes.append(gram[same])
+        docs.append(doc[: len(gram)][same])
+    return np.concatenate(codes), np.concatenate(docs)
+
+
+def ngram_code(ids, vocab_size: int) -> int:
+    """The code :func:`ngram_codes` gives the n-gram ``ids`` (a tuple of word ids)."""
+    vocab_size = check_int("vocab_size", vocab_size, minimum=2)
+    ids = [int(i) for i in ids]
+    if not ids or min(ids) < 1 or max(ids) >= vocab_size:
+        raise ValueError(f"an n-gram needs word ids in 1..{vocab_size - 1}, got {ids}")
+    code = 0
+    for word in ids:
+        code = code * vocab_size + word
+    return code
+
+
+def ngram_vocabulary(codes, max_tokens: int | None = None) -> np.ndarray:
+    """The ``max_tokens`` most frequent codes, most frequent first (ties: smaller code first)."""
+    unique, counts = np.unique(codes, return_counts=True)
+    return unique[np.argsort(-counts, kind="stable")][:max_tokens]
+
+
+def bag_of_ngrams(codes, docs, n_docs: int, vocabulary, output_mode: str = "multi_hot", idf=None):
+    """(n_docs, len(vocabulary)) ``tf.SparseTensor``; column j counts ``vocabulary[j]``.
+
+    ``output_mode``: ``"multi_hot"`` (0/1), ``"count"`` (tf) or ``"tf_idf"`` (tf * idf). Codes
+    outside the vocabulary are dropped.
+    """
+    import tensorflow as tf
+
+    if output_mode not in ("multi_hot", "count", "tf_idf"):
+        raise ValueError(f"unknown output_mode {output_mode!r}")
+    vocabulary = np.asarray(vocabulary, dtype=np.int64)
+    sorter = np.argsort(vocabulary)
+    position = np.searchsorted(vocabulary, codes, sorter=sorter)
+    column = sorter[np.minimum(position, len(vocabulary) - 1)]
+    known = vocabulary[column] == codes
+    cells, counts = np.unique(docs[known] * len(vocabulary) + column[known], return_counts=True)
+    rows, columns = cells // len(vocabulary), cells % len(vocabulary)
+    if output_mode == "multi_hot":
+        values = np.ones(len(cells), dtype=np.float32)
+    elif output_mode == "count":
+        values = counts.astype(np.float32)
+    else:
+        values = (counts * np.asarray(idf)[columns]).astype(np.float32)
+    return tf.SparseTensor(np.stack([rows, columns], 1), values, (n_docs, len(vocabulary)))
+
+
+def nb_log_ratio(multi_hot, y, alpha: float = 1.0) -> np.ndarray:
+    """NBSVM's feature weights r = log(p / |p|_1) - log(q / |q|_1), with p (q) = alpha + the
+    number of positive (negative) documents containing each feature."""
+    rows, columns = np.asarray(multi_hot.indices).T
+    n_columns = int(multi_hot.dense_shape[1])
+    y = np.asarray(y)
+    p = alpha + np.bincount(columns[y[rows] == 1], minlength=n_columns)
+    q = alpha + np.bincount(columns[y[rows] == 0], minlength=n_columns)
+    return np.log(p / p.sum()) - np.log(q / q.sum())
+
+
+def scale_columns(x, weights):
+    """Sparse ``x`` with column j multiplied by ``weights[j]``."""
+    import tensorflow as tf
+
+    scale = tf.gather(tf.constant(weights, tf.float32), x.indices[:, 1])
+    return tf.SparseTensor(x.indices, x.values * scale, x.dense_shape)
+
+
+def nb_ngram_features(sequences: dict, y_train, vocab_size: int, *, ngrams=2, max_tokens=None):
+    """Notebook 07's best features: NB-weighted multi-hot bags of 1..ngrams-grams.
+
+    ``sequences``: ``{split: reviews}`` with a ``"train"`` entry; the vocabulary (the
+    ``max_tokens`` most frequent n-grams) and the NB ratios come from it alone. Returns
+    ``({split: tf.SparseTensor}, vocabulary, ratio)``; :func:`nb_ngram_bag` encodes more reviews
+    the same way.
+    """
+    if "train" not in sequences:
+        raise ValueError("sequences needs a 'train' entry: the vocabulary is learnt from it")
+    codes, docs = ngram_codes(sequences["train"], vocab_size, ngrams)
+    vocabulary = ngram_vocabulary(codes, max_tokens)
+    ratio = nb_log_ratio(bag_of_ngrams(codes, docs, len(sequences["train"]), vocabulary), y_train)
+    features = {
+        part: nb_ngram_bag(reviews, vocab_size, vocabulary, ratio, ngrams=ngrams)
+        for part, reviews in sequences.items()
+    }
+    return features, vocabulary, ratio
+
+
+def nb_ngram_bag(reviews, vocab_size: int, vocabulary, ratio, *, ngrams=2):
+    """Reviews as NB-weighted multi-hot bags over a given n-gram ``vocabulary`` and ``ratio``
+    (from :func:`nb_ngram_features`); n-grams outside the vocabulary are dropped."""
+    bag = bag_of_ngrams(*ngram_codes(reviews, vocab_size, ngrams), len(reviews), vocabulary)
+    return scale_columns(bag, ratio)
+
+
+def contains_ngram(sequences, phrases, vocab_size: int) -> np.ndarray:
+    """Per review: does it contain any of ``phrases`` (tuples of word ids, n-grams or words)?
+
+    Padding (id 0) is skipped; no phrases: no review contains one.
+    """
+    phrases = [tuple(phrase) for phrase in phrases]
+    if not phrases:
+        return np.zeros(len(sequences), dtype=bool)
+    wanted = np.array([ngram_code(phrase, vocab_size) for phrase in phrases], dtype=np.int64)
+    reviews = [[w for w in review if w != 0] for review in sequences]  # padding is no word
+    codes, docs = ngram_codes(reviews, vocab_size, max(len(p) for p in phrases))
+    found = np.zeros(len(reviews), dtype=bool)
+    found[docs[np.isin(codes, wanted)]] = True
+    return found
