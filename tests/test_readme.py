@@ -121,28 +121,71 @@ def write_build(build: Path, run: dict, records: dict) -> None:
         (build / "results" / f"{name}.json").write_text(json.dumps(rec))
 
 
+NOTES_TOML = """
+[[note]]
+file = "000_note.txt"
+original = "“원제”, 2023"
+title = "a note on scaling"
+topics = [
+    { topic = "feature scaling", notebooks = [1] },
+    { topic = "the datasets", notebooks = [6, 7] },
+]
+"""
+
+
+def write_notebooks(folder: Path, names) -> None:
+    import nbformat
+
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        title = name.split("_", 1)[1].replace("_", " ").capitalize()
+        nb = nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_markdown_cell(f"# {name[:2]} · {title}")]
+        )
+        nbformat.write(nb, folder / f"{name}.ipynb")
+
+
 def test_main_writes_the_readme_and_refuses_quick_mode(tmp_path, capsys):
     readme_path = tmp_path / "README.md"
-    original = f"intro\n{readme.START}\nplaceholder\n{readme.END}\nrest\n"
+    original = (
+        f"intro\n{readme.START}\nplaceholder\n{readme.END}\nmiddle\n"
+        f"{readme.NOTES_START}\nold map\n{readme.NOTES_END}\nrest\n"
+    )
     readme_path.write_text(original)
     notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    for row in fake_run()["notebooks"]:
-        (notebooks / f"{row['notebook']}.ipynb").write_text("{}")
+    write_notebooks(notebooks, [row["notebook"] for row in fake_run()["notebooks"]])
+    notes = tmp_path / "source_notes.toml"
+    notes.write_text(NOTES_TOML, encoding="utf-8")
     write_build(tmp_path / "quick", fake_run(mode="quick"), fake_records(quick=True))
-    args = ["--readme", str(readme_path), "--notebooks", str(notebooks), "--build"]
-    assert readme.main([*args, str(tmp_path / "quick")]) == 1
-    assert "quick-mode run" in capsys.readouterr().err and readme_path.read_text() == original
-    write_build(tmp_path / "full", fake_run(), fake_records())
-    assert readme.main([*args, str(tmp_path / "full")]) == 0
+    args = ["--readme", str(readme_path), "--notebooks", str(notebooks), "--notes", str(notes)]
+    assert readme.main([*args, "--build", str(tmp_path / "quick")]) == 1
+    assert "quick-mode run" in capsys.readouterr().err
     text = readme_path.read_text()
-    assert text.startswith("intro\n") and text.endswith(f"{readme.END}\nrest\n")
+    assert "placeholder" in text  # the results block is kept, the map rewritten
+    assert "old map" not in text and "a note on scaling — original: “원제”, 2023" in text
+    assert (
+        "feature scaling → [01](notebooks/01_feature_scaling.ipynb '01 · Feature scaling')" in text
+    )
+    assert "Beyond the notes" not in text  # every notebook is in the map
+    write_build(tmp_path / "full", fake_run(), fake_records())
+    assert readme.main([*args, "--build", str(tmp_path / "full")]) == 0
+    text = readme_path.read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{readme.NOTES_END}\nrest\n")
     assert "| 06 | [fashion mnist]" in text and "placeholder" not in text
-    assert readme.main([*args, str(tmp_path / "missing")]) == 1
+    assert readme.main([*args, "--build", str(tmp_path / "missing")]) == 1
     assert "run `make run` first" in capsys.readouterr().err
-    (notebooks / "26_word_order.ipynb").write_text("{}")  # a notebook the run did not cover
-    assert readme.main([*args, str(tmp_path / "full")]) == 1
-    assert "not in the run: 26_word_order" in capsys.readouterr().err
+    write_notebooks(notebooks, ["26_word_order"])  # a notebook the run did not cover
+    assert readme.main([*args, "--build", str(tmp_path / "full")]) == 1
+    err = capsys.readouterr().err
+    assert "not in the run: 26_word_order" in err
+    assert "Beyond the notes: [26]" in readme_path.read_text()
+
+
+def test_the_readme_map_is_the_one_make_readme_renders():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split(readme.NOTES_START)[1].split(readme.NOTES_END)[0].strip()
+    rendered = readme.notes_block(ROOT / "site" / "source_notes.toml", ROOT / "notebooks")
+    assert block == rendered, "the README's source-note map is stale: run `make readme`"
 
 
 def test_the_readme_has_the_block_after_the_notebook_table():

@@ -1,5 +1,8 @@
 """``make readme``: writes the last full ``make run`` into the README's results block.
 
+It also renders the source-note map (``site/source_notes.toml``: which notebook teaches each
+topic of the five study notes) between ``<!-- notes:start -->`` and ``<!-- notes:end -->``.
+
 The block lies between ``<!-- results:start -->`` and ``<!-- results:end -->`` in README.md,
 right after the notebook table. It is made from ``build/run.json`` (written by ``make run``: mode,
 date, device, versions, seconds and status per notebook, total) and the notebooks' records in
@@ -27,6 +30,8 @@ from .runner import RUN_JSON
 
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
+NOTES_START = "<!-- notes:start -->"
+NOTES_END = "<!-- notes:end -->"
 SLOWEST = 3
 
 
@@ -131,32 +136,61 @@ def results_block(
     return "\n".join(lines)
 
 
-def replace_block(readme: str, block: str) -> str:
-    """``readme`` with the text between the markers replaced by ``block``."""
+def replace_block(readme: str, block: str, start: str = START, end: str = END) -> str:
+    """``readme`` with the text between the markers ``start`` and ``end`` replaced by ``block``."""
     if (
-        readme.count(START) != 1
-        or readme.count(END) != 1
-        or readme.index(START) > readme.index(END)
+        readme.count(start) != 1
+        or readme.count(end) != 1
+        or readme.index(start) > readme.index(end)
     ):
-        raise ValueError(
-            f"the README must hold one {START} … {END} block (after the notebook table), "
-            "in that order"
-        )
-    head, rest = readme.split(START)
-    _, tail = rest.split(END)
-    return f"{head}{START}\n{block}\n{END}{tail}"
+        raise ValueError(f"the README must hold one {start} … {end} block, in that order")
+    head, rest = readme.split(start)
+    _, tail = rest.split(end)
+    return f"{head}{start}\n{block}\n{end}{tail}"
+
+
+def notes_block(notes_file: Path, notebooks: Path) -> str:
+    """The map from the source notes' topics to the notebooks that teach them, rendered from
+    ``site/source_notes.toml`` (the one place it is written) with links into ``notebooks/``."""
+    import nbformat
+
+    from . import site
+
+    titles = {
+        path.stem: site.notebook_title(nbformat.read(path, as_version=4))
+        for path in sorted(Path(notebooks).glob("[0-9][0-9]_*.ipynb"))
+    }
+    notes = site.load_source_notes(Path(notes_file))
+    return site.source_note_map(notes, titles, set(titles), repository="")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", type=Path, default=BUILD_DIR, help="the folder of run.json")
-    default_readme = (REPO_ROOT or Path.cwd()) / "README.md"
-    parser.add_argument("--readme", type=Path, default=default_readme, help="the README to write")
+    root = REPO_ROOT or Path.cwd()
+    parser.add_argument(
+        "--readme", type=Path, default=root / "README.md", help="the README to write"
+    )
     parser.add_argument("--force", action="store_true", help="write a partial or quick run too")
     parser.add_argument(
         "--notebooks", type=Path, default=NOTEBOOKS_DIR, help="the notebooks a run must cover"
     )
+    parser.add_argument(
+        "--notes",
+        type=Path,
+        default=root / "site" / "source_notes.toml",
+        help="the source-note map to render between the notes markers",
+    )
     args = parser.parse_args(argv)
+    text = args.readme.read_text(encoding="utf-8")
+    # the source-note map does not depend on a run: it is rewritten every time
+    try:
+        text = replace_block(text, notes_block(args.notes, args.notebooks), NOTES_START, NOTES_END)
+    except (OSError, ValueError) as exc:
+        print(f"make readme: the source-note map: {exc}", file=sys.stderr)
+        return 1
+    args.readme.write_text(text, encoding="utf-8")
+    print(f"{args.readme}: source-note map written from {args.notes}")
     run_path = args.build / RUN_JSON
     if not run_path.is_file():
         print(f"make readme: no {run_path}; run `make run` first.", file=sys.stderr)
@@ -172,7 +206,7 @@ def main(argv=None) -> int:
     try:
         notebooks = sorted(path.stem for path in args.notebooks.glob("[0-9][0-9]_*.ipynb"))
         block = results_block(run, records, force=args.force, notebooks=notebooks)
-        text = replace_block(args.readme.read_text(encoding="utf-8"), block)
+        text = replace_block(text, block)
     except ValueError as exc:
         print(f"make readme: {exc}", file=sys.stderr)
         return 1

@@ -241,7 +241,10 @@ def source_note_map(
             used.update(numbers)
             links = ", ".join(_notebook_link(n, titles, in_site, repository) for n in numbers)
             parts.append(f"{_markdown_text(topic['topic'])} → {links}")
-        lines.append(f"| {_markdown_text(note['title'])} | {'; '.join(parts)} |")
+        name = _markdown_text(note["title"])
+        if note.get("original"):
+            name += f" — original: {_markdown_text(note['original'])}"
+        lines.append(f"| {name} | {'; '.join(parts)} |")
     beyond = [name for name in titles if name[:2] not in used]
     if beyond:
         links = ", ".join(
