@@ -166,3 +166,42 @@ def test_adam_l2_and_adamw_differ_but_sgd_forms_coincide():
     sgd_wd = _keras_run(keras.optimizers.SGD(learning_rate, weight_decay=l2_lambda), w0, grads)
     assert np.max(np.abs(adam_l2 - adamw)) > 1e-3  # far above float32 rounding
     np.testing.assert_allclose(sgd_l2, sgd_wd, rtol=RTOL, atol=ATOL)
+
+
+class _Holder:
+    """Stands in for a Dense layer: the tracker reads only `.kernel`."""
+
+    def __init__(self, kernel):
+        self.kernel = keras.Variable(kernel)
+
+
+@pytest.mark.parametrize("angle", [1e-4, 0.01, 0.5, 2.0])
+@pytest.mark.parametrize("scale", [1.0, 0.7, 3.0])
+def test_kernel_tracker_measures_the_turn_and_the_norm(angle, scale):
+    """A kernel rotated by a known angle in a random plane (and rescaled, which must not count as
+    a turn): the tracker reports that angle (float64, atol 1e-6 rad) and the new norm."""
+    rng = np.random.default_rng(3)
+    first, second = rng.normal(size=(2, 40, 6))
+    first /= np.linalg.norm(first)
+    second -= np.sum(second * first) * first  # orthogonal to first, same shape
+    second /= np.linalg.norm(second)
+    holder = _Holder((2.0 * first).astype("float32"))
+    tracker = ns["KernelTracker"]([holder])
+    tracker.on_train_batch_begin(0)
+    turned = scale * 2.0 * (np.cos(angle) * first + np.sin(angle) * second)
+    holder.kernel.assign(turned.astype("float32"))
+    tracker.on_train_batch_end(0)
+    assert tracker.angles[0][0] == pytest.approx(angle, abs=1e-6)
+    assert tracker.norms[0][0] == pytest.approx(np.linalg.norm(turned), rel=1e-6)
+
+
+def test_kernel_tracker_sees_no_turn_under_pure_weight_decay():
+    """Weight decay alone multiplies a kernel by (1 - ηλ): its norm falls, its direction stays."""
+    holder = _Holder(np.random.default_rng(4).normal(size=(10, 5)).astype("float32"))
+    tracker = ns["KernelTracker"]([holder])
+    norm_before = np.linalg.norm(holder.kernel.numpy())
+    tracker.on_train_batch_begin(0)
+    holder.kernel.assign(holder.kernel.numpy() * (1 - 0.1 * 0.01))
+    tracker.on_train_batch_end(0)
+    assert tracker.angles[0][0] < 1e-6
+    assert tracker.norms[0][0] == pytest.approx(norm_before * 0.999, rel=1e-6)
