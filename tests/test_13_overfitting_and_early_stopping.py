@@ -1,4 +1,5 @@
-"""13_overfitting_and_early_stopping: the from-scratch early-stopping rule vs keras EarlyStopping.
+"""13_overfitting_and_early_stopping: the from-scratch early-stopping rule vs keras EarlyStopping,
+and section 6's hand-made input features (ink profiles, edge strength) vs Keras pooling layers.
 
 ``early_stopping_rule(val_losses, patience, min_delta)`` returns ``(stop_epoch, best_epoch)``
 (0-based, ``stop_epoch`` None when the list ends first). It is compared with
@@ -10,6 +11,9 @@ Tolerance: Keras compares in float32 (``keras.ops.less`` on Python floats), the 
 The sequences here are therefore exact in float32 — multiples of 2**-8 (sums with ``min_delta``
 on the same grid stay exact) or float32 values with ``min_delta=0`` — and one test documents the
 disagreement for gains below float32 resolution.
+
+The features are computed in float64 (NumPy) and compared with float32 Keras/TF layers on random
+float32 images: atol 1e-6 for means of values in [0, 1], 1e-5 for the 784-term matrix product.
 """
 
 import math
@@ -17,6 +21,7 @@ import math
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from nbcode import scratch
 
 ns = scratch("13_overfitting_and_early_stopping")
@@ -201,3 +206,53 @@ def test_accepts_arrays_and_does_not_modify_input():
 def test_bad_arguments_are_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         early_stopping_rule(**kwargs)
+
+
+# Section 6's hand-made input features, checked against Keras/TF layers that compute the same.
+ink_profiles = ns["ink_profiles"]
+edge_strength = ns["edge_strength"]
+
+
+def _random_images(n=16, seed=0):
+    return np.random.default_rng(seed).uniform(0, 1, (n, 784)).astype("float32")
+
+
+def test_ink_profiles_are_row_and_column_means_like_average_pooling():
+    x = _random_images()
+    images = x.reshape(-1, 28, 28, 1)
+    rows = keras.layers.AveragePooling2D(pool_size=(1, 28))(images).numpy().reshape(-1, 28)
+    columns = keras.layers.AveragePooling2D(pool_size=(28, 1))(images).numpy().reshape(-1, 28)
+    features = ink_profiles(x)
+    assert features.shape == (16, 56)
+    np.testing.assert_allclose(features, np.concatenate([rows, columns], axis=1), atol=1e-6)
+
+
+def test_ink_profiles_are_a_weighted_sum_of_the_pixels():
+    # The notebook's point: a Dense layer could compute them itself (x @ W for a fixed W).
+    x = _random_images(seed=1)
+    weights = ink_profiles(np.eye(784))
+    np.testing.assert_allclose(ink_profiles(x), x @ weights, atol=1e-5)
+
+
+def test_edge_strength_matches_tf_image_gradients_and_average_pooling():
+    x = _random_images(seed=2)
+    images = tf.constant(x.reshape(-1, 28, 28, 1))
+    down, across = tf.image.image_gradients(images)  # 0 past the last row and column
+    strength = tf.abs(across) + tf.abs(down)
+    expected = keras.layers.AveragePooling2D(pool_size=4)(strength).numpy().reshape(-1, 49)
+    features = edge_strength(x)
+    assert features.shape == (16, 49)
+    np.testing.assert_allclose(features, expected, atol=1e-6)
+
+
+def test_edge_strength_is_not_a_weighted_sum_and_ignores_constant_images():
+    x = _random_images(seed=3)
+    assert not np.allclose(edge_strength(x), x @ edge_strength(np.eye(784)), atol=1e-3)
+    np.testing.assert_array_equal(edge_strength(np.full((2, 784), 0.7)), np.zeros((2, 49)))
+
+
+def test_features_reject_images_of_the_wrong_size():
+    with pytest.raises(ValueError):
+        ink_profiles(np.zeros((2, 783)))
+    with pytest.raises(ValueError):
+        edge_strength(np.zeros((2, 783)))
