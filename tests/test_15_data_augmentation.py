@@ -7,6 +7,10 @@ interpolated, so outputs must agree exactly with ``interpolation="nearest"`` and
 rounding of the shift ``dy / H * H``) with the default ``"bilinear"``. With
 ``interpolation="nearest"`` a random fractional shift must still be one of our whole-pixel shifts.
 Statistical checks use a fixed seed and 5 standard errors.
+
+Pad-and-crop (section 6) is Keras's own ``RandomCrop`` on an image padded with ``keras.ops.pad``;
+with a black border it must equal one of our whole-pixel shifts, exactly, and it must draw a new
+window per image, because ``RandomCrop`` on a batch moves every image of it the same way.
 """
 
 import keras
@@ -18,6 +22,8 @@ ns = scratch("15_data_augmentation")
 hflip = ns["hflip"]
 translate = ns["translate"]
 random_flip_and_shift = ns["random_flip_and_shift"]
+make_pad_and_crop = ns["make_pad_and_crop"]
+pad = ns["pad"]
 
 TOL = {"nearest": 0.0, "bilinear": 1e-6}
 
@@ -164,3 +170,41 @@ def test_every_layer_is_the_identity_at_inference_and_random_in_training(layer):
     x = _images(n=8, h=28, w=28, c=1, seed=9)
     np.testing.assert_array_equal(_np(layer(x, training=False)), x)
     assert not np.array_equal(_np(layer(x, training=True)), x)
+
+
+def _whole_pixel_shifts_of(image, out, reach):
+    moves = range(-reach, reach + 1)
+    return [
+        (dy, dx) for dy in moves for dx in moves if np.array_equal(translate(image, dy, dx), out)
+    ]
+
+
+def test_pad_and_crop_is_one_whole_pixel_shift_with_black_fill():
+    x = _images(n=200, h=20, w=32, c=3, seed=20)
+    pad_and_crop = make_pad_and_crop(seed=21, height=20, width=32)
+    seen = set()
+    for image in x:
+        out = _np(pad_and_crop(image))
+        assert out.shape == image.shape and out.dtype == image.dtype
+        shifts = _whole_pixel_shifts_of(image, out, pad)
+        assert len(shifts) == 1, "exactly one shift by at most `pad` pixels"
+        seen.add(shifts[0])
+    assert len(seen) == (2 * pad + 1) ** 2  # every window of the padded image is drawn
+
+
+def test_pad_and_crop_is_reproducible_with_its_seed():
+    x = _images(n=20, h=28, w=28, c=1, seed=22)
+    first, second = make_pad_and_crop(seed=23), make_pad_and_crop(seed=23)
+    for image in x:
+        np.testing.assert_array_equal(_np(first(image)), _np(second(image)))
+
+
+def test_keras_random_crop_draws_one_window_per_batch():
+    """Why the notebook crops image by image: on a batch, every image gets the same window."""
+    x = _images(n=64, h=28, w=28, c=1, seed=24)
+    padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    out = _np(keras.layers.RandomCrop(28, 28, seed=25)(padded, training=True))
+    shifts = {
+        tuple(_whole_pixel_shifts_of(image, o, pad)[0]) for image, o in zip(x, out, strict=True)
+    }
+    assert len(shifts) == 1
