@@ -9,6 +9,11 @@
   frozen batch-norm layers keep their moving statistics, unfrozen ones do not.
 * batch_norm / moving_update against keras.layers.BatchNormalization for all four
   (training, trainable) cases, on 2-D and 4-D inputs (float32; tolerance 1e-5 relative+absolute).
+* digits_to_28 (scikit-learn's 8x8 digits as the base's 28x28 input) against keras.layers.Rescaling
+  and Resizing (bilinear) on the real digits: shape, dtype, range, every value (tolerance 1e-6);
+  wrong shapes and grey levels outside 0..16 are refused.
+* read_prescription (section 7's verdict per corner): the best, a tie with the best, worse than
+  the best, "cannot tell" (one seed), and an unknown strategy.
 * efficientnet_classifier built with weights=None (no download): frozen base, the trainable
   weights after unfreezing the top block, and one training step that leaves the frozen layers
   untouched.
@@ -28,6 +33,8 @@ freeze_all_but = ns["freeze_all_but"]
 batch_norm = ns["batch_norm"]
 moving_update = ns["moving_update"]
 efficientnet_classifier = ns["efficientnet_classifier"]
+digits_to_28 = ns["digits_to_28"]
+read_prescription = ns["read_prescription"]
 
 L = keras.layers
 
@@ -218,3 +225,45 @@ def test_efficientnet_classifier_without_download():
     # only trainable weights move (BN statistics stay put); random-init paths may get no gradient
     assert changed <= {w.path for w in model.trainable_weights}
     assert {"head/kernel", "top_conv/kernel"} <= changed
+
+
+# ------------------------------------------------------------------ section 7: the digits target
+def test_digits_to_28_matches_keras_resizing():
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images
+    ours = digits_to_28(images)
+    assert ours.shape == (len(images), 28, 28, 1) and ours.dtype == np.float32
+    assert ours.min() >= 0.0 and ours.max() <= 1.0 and ours.max() > 0.9
+    keras_way = keras.Sequential(
+        [keras.Input((8, 8, 1)), L.Rescaling(1 / 16), L.Resizing(28, 28, interpolation="bilinear")]
+    )
+    np.testing.assert_allclose(ours, keras_way(images[..., None]).numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "images", [np.zeros((3, 28, 28)), np.zeros((3, 8, 8, 1)), np.full((2, 8, 8), 17.0)]
+)
+def test_digits_to_28_refuses_bad_input(images):
+    with pytest.raises(ValueError):
+        digits_to_28(images)
+
+
+def test_read_prescription():
+    accuracies = {"from scratch": 0.70, "frozen features": 0.80, "fine-tune top block": 0.79}
+    tied = ["fine-tune top block"]
+    assert read_prescription(accuracies, tied, ("frozen features",)) == "the best"
+    assert read_prescription(accuracies, tied, ("fine-tune top block",)) == "tied with the best"
+    assert read_prescription(accuracies, tied, ("from scratch", "frozen features")) == "the best"
+    either = ("from scratch", "fine-tune top block")
+    assert read_prescription(accuracies, tied, either) == "tied with the best"
+    assert read_prescription(accuracies, [], ("fine-tune top block",)) == "worse than the best"
+    assert read_prescription(accuracies, [], ("from scratch",)) == "worse than the best"
+    # one seed: behind the best beyond the test draw's noise, training noise unmeasured
+    unclear = ["from scratch", "fine-tune top block"]
+    assert read_prescription(accuracies, [], ("from scratch",), unclear) == "cannot tell"
+    assert read_prescription(accuracies, tied, either, unclear) == "tied with the best"
+    assert read_prescription(accuracies, [], ("frozen features",), unclear) == "the best"
+    for bad in (("fine-tune all blocks",), ()):
+        with pytest.raises(ValueError):
+            read_prescription(accuracies, [], bad)
