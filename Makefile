@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 QUICK ?= 0
 GPU ?= 0
 ONLY ?=
+RESUME ?= 0
 FORCE ?= 0
 KERNEL := keras-training-tips
 # The Python versions the pinned wheels exist for (pyproject.toml's requires-python says the same).
@@ -24,7 +25,7 @@ CHECK ?= 0
 .PHONY: help setup check-python run test lint lab data bench readme site clean
 
 help:
-	@echo "make run          execute every notebook (full mode; QUICK=1 quick mode; ONLY=06,07 some)"
+	@echo "make run          execute every notebook (full mode; QUICK=1 quick mode; ONLY=06,07 some; RESUME=1 keep what the last run finished)"
 	@echo "make test         ruff + unit tests + every notebook under nbval in quick mode"
 	@echo "make lab          JupyterLab on notebooks/ with the project's kernel (QUICK=1 for quick mode)"
 	@echo "make data         locate, verify (fetch when possible) every dataset, prepare its TFDS copies; print where each came from"
@@ -75,7 +76,7 @@ $(SITE_STAMP): requirements-site.txt $(STAMP)
 	@touch $@
 
 run: setup
-	$(PY) -m utils.runner $(if $(call is_on,$(QUICK)),--quick) $(if $(ONLY),--only $(ONLY))
+	$(PY) -m utils.runner $(if $(call is_on,$(QUICK)),--quick) $(if $(ONLY),--only $(ONLY)) $(if $(call is_on,$(RESUME)),--resume)
 
 lint: setup
 	$(PY) -m ruff check .

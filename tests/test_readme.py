@@ -194,3 +194,13 @@ def test_the_readme_has_the_block_after_the_notebook_table():
     assert section.count(readme.START) == 1 and section.count(readme.END) == 1
     before = section.split(readme.START)[0].rstrip().splitlines()
     assert before[-1].startswith("| 2"), "the block comes right after the table's last row"
+
+
+def test_a_resumed_run_says_so_and_when_it_ended():
+    run = fake_run()
+    run["resumed"] = True
+    for row, date in zip(run["notebooks"], ("01:02:03", "09:30:00", "16:45:10"), strict=True):
+        row["date"] = f"2026-12-08T{date}"
+    run["date"] = "2026-12-07T23:59:00"
+    first = readme.results_block(run, fake_records()).splitlines()[0]
+    assert "2026-12-07 23:59 to 2026-12-08 16:45 (resumed with `make run RESUME=1`)" in first

@@ -157,7 +157,11 @@ def test_runner_writes_run_json(tmp_path):
         "seconds": one["seconds"],
         "status": "ok",
         "headline": "x 1",
+        "date": one["date"],
+        "notebook_sha256": runner.notebook_fingerprint(nbs / "01_one.ipynb"),
+        "utils_sha256": runner.utils_fingerprint(),
     }
+    assert run["utils_sha256"] == runner.utils_fingerprint()
     assert two["status"] == "FAILED" and "ZeroDivisionError" in two["headline"]
     assert "kernel log" in two["headline"]
     assert run["total_seconds"] == pytest.approx(one["seconds"] + two["seconds"], abs=0.11)
@@ -180,3 +184,81 @@ def test_git_commit_names_the_head_and_uncommitted_changes(tmp_path):
     assert git_commit(tmp_path) == head
     (tmp_path / "a.txt").write_text("two")
     assert git_commit(tmp_path) == f"{head} + uncommitted changes"
+
+
+def test_resume_keeps_finished_notebooks_and_runs_the_rest(tmp_path, capsys):
+    """A run stopped part-way keeps what it finished; RESUME=1 runs only the rest: a notebook
+    that failed, one whose file changed, one never run; --only leaves the others' rows alone."""
+    nbs, build = tmp_path / "nbs", tmp_path / "b"
+    nbs.mkdir()
+    record = "from utils import results\nresults.record('{0}', x={1})"
+    write_nb(nbs / "01_one.ipynb", record.format("01_one", 1))
+    write_nb(nbs / "02_two.ipynb", "1 / 0")
+    write_nb(nbs / "03_three.ipynb", record.format("03_three", 3))
+    args = ["--quick", "--notebooks", str(nbs), "--build", str(build)]
+    assert runner.main([*args, "--only", "01,02"]) == 1
+    first = json.loads((build / "run.json").read_text())
+    assert [row["notebook"] for row in first["notebooks"]] == ["01_one", "02_two"]
+    capsys.readouterr()
+
+    write_nb(nbs / "02_two.ipynb", record.format("02_two", 2))  # fixed
+    assert runner.main([*args, "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert "Resuming: 1 notebook(s) kept" in out and "⏭ 01_one" in out
+    assert "▶ 01_one" not in out and "▶ 02_two" in out and "▶ 03_three" in out
+    run = json.loads((build / "run.json").read_text())
+    assert run["resumed"] and run["only"] == "" and run["date"] == first["date"]
+    rows = {row["notebook"]: row for row in run["notebooks"]}
+    assert list(rows) == ["01_one", "02_two", "03_three"]
+    assert rows["01_one"] == first["notebooks"][0]  # kept as it was, record included
+    assert [rows[name]["status"] for name in rows] == ["ok", "ok", "ok"]
+    assert "x 2" in rows["02_two"]["headline"]
+    assert (build / "results" / "01_one.json").is_file()
+    assert "resumed" in (build / "results.md").read_text()
+
+    # a changed notebook runs again; --only with --resume keeps the other rows in the record
+    write_nb(nbs / "03_three.ipynb", record.format("03_three", 33))
+    assert runner.main([*args, "--resume", "--only", "03"]) == 0
+    out = capsys.readouterr().out
+    assert "▶ 03_three" in out and "x 33" in out
+    rows = {
+        row["notebook"]: row for row in json.loads((build / "run.json").read_text())["notebooks"]
+    }
+    assert list(rows) == ["01_one", "02_two", "03_three"] and "x 33" in rows["03_three"]["headline"]
+
+    # another mode keeps nothing, and says why
+    assert (
+        runner.main(["--notebooks", str(nbs), "--build", str(build), "--resume", "--only", "01"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "nothing kept" in out and "mode 'quick' → 'full'" in out and "▶ 01_one" in out
+
+
+def test_kept_rows_need_same_environment_and_fingerprints():
+    current = {
+        "mode": "full",
+        "python": "3.11",
+        "tensorflow": "2.21.0",
+        "keras": "3.15.1",
+        "device": "CPU",
+        "utils_sha256": "u1",
+    }
+    row = {"notebook": "01_a", "status": "ok", "utils_sha256": "u1", "notebook_sha256": "n1"}
+    previous = {**current, "notebooks": [row, {**row, "notebook": "02_b", "status": "FAILED"}]}
+    kept, why = runner.kept_rows(previous, current, {"01_a": "n1", "02_b": "n2"})
+    assert list(kept) == ["01_a"] and why == ""
+    assert runner.kept_rows(previous, current, {"01_a": "other"})[0] == {}
+    assert runner.kept_rows(previous, {**current, "utils_sha256": "u2"}, {"01_a": "n1"})[0] == {}
+    kept, why = runner.kept_rows(previous, {**current, "tensorflow": "2.22.0"}, {"01_a": "n1"})
+    assert kept == {} and "tensorflow" in why
+
+
+def test_utils_fingerprint_changes_with_any_helper_file(tmp_path):
+    package = tmp_path / "utils"
+    package.mkdir()
+    (package / "a.py").write_text("x = 1\n")
+    before = runner.utils_fingerprint(package)
+    assert runner.utils_fingerprint(package) == before
+    (package / "a.py").write_text("x = 2\n")
+    assert runner.utils_fingerprint(package) != before

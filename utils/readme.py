@@ -115,6 +115,9 @@ def results_block(
     slow_text = ", ".join(f"{row['notebook'][:2]} ({_minutes(row['seconds'])})" for row in slowest)
     cpu = f" · {run['cpu']} with {run['cpu_cores']} cores" if run.get("cpu") else ""
     date = str(run["date"]).replace("T", " ")[:16]
+    if run.get("resumed"):
+        last = max(str(row.get("date", run["date"])) for row in run["notebooks"])
+        date += f" to {last.replace('T', ' ')[:16]} (resumed with `make run RESUME=1`)"
     commit = f" · code at commit {run['commit']}" if run.get("commit") else ""
     lines = [
         f"Results of one `make run` in {run['mode']} mode: {date}{commit} · {run['device']}{cpu} · "

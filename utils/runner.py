@@ -10,13 +10,21 @@ to ``executed/``, HTML to ``html/``, the notebooks' result records to ``results/
 own output (its stderr and stdout: TensorFlow's C++ lines, ipykernel's warnings) to
 ``logs/NN_slug.log`` instead of the console, the summary to ``results.md`` and the same as data
 to ``run.json`` (mode, date, device, Python/TensorFlow/Keras versions, per-notebook seconds,
-status and headline, total seconds), which ``make readme`` reads.
+status and headline, total seconds), which ``make readme`` reads. ``run.json`` is rewritten after
+every notebook, so a run that is stopped part-way keeps what it finished.
+
+``--resume`` (``make run RESUME=1``) continues such a run: a notebook recorded ok in the same mode,
+with the same Python/TensorFlow/Keras/device, whose notebook file and ``utils`` package are
+byte-for-byte what ran (SHA-256 fingerprints kept in each row) is kept with its executed copy and
+record, not run again; the others run. A full run takes hours on two cores, so a laptop that
+sleeps, or a session that ends, does not lose the notebooks already done.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -237,6 +245,64 @@ def select(notebooks: Path, only: str) -> list[Path]:
     ]
 
 
+def notebook_fingerprint(path: Path) -> str:
+    """SHA-256 of a notebook file (first 16 hex digits): what ``--resume`` compares."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def utils_fingerprint(package: Path | None = None) -> str:
+    """SHA-256 (first 16 hex digits) of every ``.py`` file of the ``utils`` package, names
+    included: a notebook run with other helper code is not the same run."""
+    package = Path(package) if package is not None else Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for file in sorted(package.rglob("*.py")):
+        digest.update(file.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(file.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+RESUME_KEYS = ("mode", "python", "tensorflow", "keras", "device")
+
+
+def kept_rows(previous: dict, current: dict, fingerprints: dict[str, str]) -> tuple[dict, str]:
+    """The rows of a previous run.json that ``--resume`` may keep, by notebook, and why none
+    are kept when that is so ("" otherwise).
+
+    ``current`` holds this run's mode and environment; ``fingerprints`` maps each notebook to
+    run to its notebook fingerprint. A row is kept when it finished ok with the same notebook
+    file and utils package, in a run of the same mode and environment.
+    """
+    changed = [key for key in RESUME_KEYS if previous.get(key) != current.get(key)]
+    if changed:
+        what = ", ".join(f"{key} {previous.get(key)!r} → {current.get(key)!r}" for key in changed)
+        return {}, f"the last run differs in {what}"
+    kept = {
+        row["notebook"]: row
+        for row in previous.get("notebooks", [])
+        if row.get("status") == "ok"
+        and row.get("utils_sha256") == current["utils_sha256"]
+        and row.get("notebook_sha256") == fingerprints.get(row["notebook"])
+    }
+    return kept, "" if kept else "no notebook of the last run finished ok with the same code"
+
+
+def write_run(build: Path, run: dict) -> None:
+    """``run.json`` and ``results.md`` for the rows so far (called after every notebook)."""
+    rows = run["notebooks"]
+    run["total_seconds"] = round(sum(row["seconds"] for row in rows), 1)
+    (build / RUN_JSON).write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+    table = format_table(rows, ["notebook", "seconds", "status", "headline"])
+    started = _dt.datetime.fromisoformat(run["date"])
+    resumed = " · resumed: notebooks from several sittings" if run.get("resumed") else ""
+    text = (
+        f"# Results ({run['mode']} mode)\n\n{started:%Y-%m-%d %H:%M} · {run['device']} "
+        f"({run['cpu']}) · Python {run['python']} · TensorFlow {run['tensorflow']} · Keras "
+        f"{run['keras']} · total {run['total_seconds'] / 60:.1f} min{resumed}\n\n{table}\n"
+    )
+    build.mkdir(parents=True, exist_ok=True)
+    (build / "results.md").write_text(text, encoding="utf-8")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="quick mode (small data, few epochs)")
@@ -251,6 +317,11 @@ def main(argv=None) -> int:
         type=float,
         default=PLAIN_EVERY_S,
         help="seconds between progress lines when the output is not a terminal",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the notebooks the last run (build/run.json) finished ok with the same code",
     )
     args = parser.parse_args(argv)
     if args.timeout is not None and args.timeout < 1:
@@ -276,13 +347,50 @@ def main(argv=None) -> int:
         f"{info['tensorflow']} · Keras {info['keras']} → {build}",
         flush=True,
     )
-    rows, failed = [], 0
+    # every notebook of the folder: a resume keeps rows outside ONLY's selection too
+    fingerprints = {path.stem: notebook_fingerprint(path) for path in select(args.notebooks, "")}
+    run = {
+        "mode": mode,
+        "date": started.isoformat(timespec="seconds"),
+        "only": args.only,
+        "commit": git_commit(),
+        **info,
+        "utils_sha256": utils_fingerprint(),
+        "notebooks": [],
+    }
+    kept: dict[str, dict] = {}
+    if args.resume:
+        previous_path = build / RUN_JSON
+        try:
+            previous = json.loads(previous_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous, why = {}, f"there is no readable {previous_path}"
+        else:
+            kept, why = kept_rows(previous, run, fingerprints)
+        if kept:
+            run["date"] = min([previous["date"], run["date"]])
+            run["resumed"] = True
+            commits = {previous.get("commit"), run["commit"]} - {None}
+            run["commit"] = ", ".join(sorted(commits)) or None
+            print(f"Resuming: {len(kept)} notebook(s) kept from {previous_path}", flush=True)
+        else:
+            print(f"Resume: nothing kept ({why}); every notebook runs.", flush=True)
+    # notebooks of the folder outside this selection, kept by a resume, stay in the record
+    selected = {path.stem for path in paths}
+    if kept and set(kept) | selected >= set(fingerprints):
+        run["only"] = ""
+    extra = [row for name, row in kept.items() if name not in selected]
+    failed = 0
     for path in paths:
+        if path.stem in kept:
+            row = kept[path.stem]
+            print(f"⏭ {path.stem:<34} {row['seconds']:7.1f} s  kept from {row.get('date', '?')}")
+            run["notebooks"].append(row)
+            continue
         (results_dir / f"{path.stem}.json").unlink(missing_ok=True)  # no stale headline
         n_cells = code_cells(path)
-        print(
-            f"▶ {path.stem} ({n_cells} code cells) started {_dt.datetime.now():%H:%M}", flush=True
-        )
+        notebook_started = _dt.datetime.now()
+        print(f"▶ {path.stem} ({n_cells} code cells) started {notebook_started:%H:%M}", flush=True)
         start = time.perf_counter()
         with Progress(path.stem, n_cells, every=args.progress_every) as progress:
             ok, error = execute(path, timeout=timeout, build=build, env=env, progress=progress)
@@ -296,38 +404,31 @@ def main(argv=None) -> int:
             f"{path.stem:<36} {seconds:7.1f} s  {'ok' if ok else 'FAILED':<6}  {headline}",
             flush=True,
         )
-        rows.append(
+        run["notebooks"].append(
             {
                 "notebook": path.stem,
                 "seconds": round(seconds, 1),
                 "status": "ok" if ok else "FAILED",
                 "headline": headline,
+                "date": notebook_started.isoformat(timespec="seconds"),
+                "notebook_sha256": fingerprints[path.stem],
+                "utils_sha256": run["utils_sha256"],
             }
         )
-    total = sum(row["seconds"] for row in rows)
-    run = {
-        "mode": mode,
-        "date": started.isoformat(timespec="seconds"),
-        "only": args.only,
-        "commit": git_commit(),
-        **info,
-        "notebooks": rows,
-        "total_seconds": round(total, 1),
-    }
-    (build / RUN_JSON).write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
-    table = format_table(rows, ["notebook", "seconds", "status", "headline"])
-    text = (
-        f"# Results ({mode} mode)\n\n{started:%Y-%m-%d %H:%M} · {info['device']} ({info['cpu']}) "
-        f"· Python {info['python']} · TensorFlow {info['tensorflow']} · Keras {info['keras']} · "
-        f"total {total / 60:.1f} min\n\n{table}\n"
-    )
-    (build / "results.md").write_text(text, encoding="utf-8")
-    print("\n" + table)
+        write_run(build, {**run, "notebooks": sorted(run["notebooks"] + extra, key=_by_name)})
+    run["notebooks"] = sorted(run["notebooks"] + extra, key=_by_name)
+    write_run(build, run)
+    rows = run["notebooks"]
+    print("\n" + format_table(rows, ["notebook", "seconds", "status", "headline"]))
     print(
-        f"\n{len(paths) - failed} ok, {failed} failed in {total / 60:.1f} min · summary in "
-        f"{build / 'results.md'} and {build / RUN_JSON}"
+        f"\n{len(rows) - failed} ok, {failed} failed in {run['total_seconds'] / 60:.1f} min · "
+        f"summary in {build / 'results.md'} and {build / RUN_JSON}"
     )
     return 1 if failed else 0
+
+
+def _by_name(row: dict) -> str:
+    return row["notebook"]
 
 
 if __name__ == "__main__":
