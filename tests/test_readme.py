@@ -204,3 +204,10 @@ def test_a_resumed_run_says_so_and_when_it_ended():
     run["date"] = "2026-12-07T23:59:00"
     first = readme.results_block(run, fake_records()).splitlines()[0]
     assert "2026-12-07 23:59 to 2026-12-08 16:45 (resumed with `make run RESUME=1`)" in first
+
+
+def test_a_resumed_run_names_each_of_its_commits_once_in_order():
+    run = fake_run()
+    run["commit"] = "452cf73, 452cf73, dd2d183, 452cf73, 50b5df7"  # what an older runner wrote
+    first_line = readme.results_block(run, fake_records()).splitlines()[0]
+    assert "code at commits 452cf73, dd2d183, 50b5df7 ·" in first_line

@@ -167,6 +167,16 @@ def test_runner_writes_run_json(tmp_path):
     assert run["total_seconds"] == pytest.approx(one["seconds"] + two["seconds"], abs=0.11)
 
 
+def test_merge_commits_keeps_each_commit_once_oldest_first():
+    from utils.runner import merge_commits
+
+    assert merge_commits(None, "c1") == "c1"
+    assert merge_commits("a1, b2", "c3") == "a1, b2, c3"
+    assert merge_commits("a1, b2", "a1") == "a1, b2"
+    assert merge_commits("a1, b2, a1", None) == "a1, b2"
+    assert merge_commits(None, None) is None
+
+
 def test_git_commit_names_the_head_and_uncommitted_changes(tmp_path):
     import subprocess
 

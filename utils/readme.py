@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .paths import BUILD_DIR, NOTEBOOKS_DIR, REPO_ROOT
 from .results import load_results
-from .runner import RUN_JSON
+from .runner import RUN_JSON, merge_commits
 
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
@@ -118,7 +118,9 @@ def results_block(
     if run.get("resumed"):
         last = max(str(row.get("date", run["date"])) for row in run["notebooks"])
         date += f" to {last.replace('T', ' ')[:16]} (resumed with `make run RESUME=1`)"
-    commit = f" · code at commit {run['commit']}" if run.get("commit") else ""
+    commits = (merge_commits(run.get("commit"), None) or "").split(", ")  # each once, in order
+    plural = "s" if len(commits) > 1 else ""
+    commit = f" · code at commit{plural} {', '.join(commits)}" if run.get("commit") else ""
     lines = [
         f"Results of one `make run` in {run['mode']} mode: {date}{commit} · {run['device']}{cpu} · "
         f"Python {run['python']} · TensorFlow {run['tensorflow']} · Keras {run['keras']}. "

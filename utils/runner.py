@@ -186,6 +186,15 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def merge_commits(previous: str | None, current: str | None) -> str | None:
+    """A resumed run's commits, oldest first, each once: "a, b" and "c" give "a, b, c"."""
+    commits: list[str] = []
+    for part in [*(previous or "").split(", "), current or ""]:
+        if part and part not in commits:
+            commits.append(part)
+    return ", ".join(commits) or None
+
+
 def git_commit(folder: Path | None = None) -> str | None:
     """The commit the code was run at (short hash, "+ uncommitted changes" when the work tree
     differs), or None outside a git checkout or without git."""
@@ -370,8 +379,7 @@ def main(argv=None) -> int:
         if kept:
             run["date"] = min([previous["date"], run["date"]])
             run["resumed"] = True
-            commits = {previous.get("commit"), run["commit"]} - {None}
-            run["commit"] = ", ".join(sorted(commits)) or None
+            run["commit"] = merge_commits(previous.get("commit"), run["commit"])
             print(f"Resuming: {len(kept)} notebook(s) kept from {previous_path}", flush=True)
         else:
             print(f"Resume: nothing kept ({why}); every notebook runs.", flush=True)
