@@ -8,6 +8,11 @@ GPU ?= 0
 ONLY ?=
 RESUME ?= 0
 FORCE ?= 0
+# LANG=ko: the Korean edition (notebooks/ko, built into build/ko). Only the exact value "ko"
+# counts, so a locale in the environment (LANG=ko_KR.UTF-8, C.UTF-8) keeps the English one.
+EDITION := $(if $(filter ko,$(LANG)),ko,en)
+NOTEBOOK_DIR := notebooks$(if $(filter ko,$(EDITION)),/ko)
+RUN_BUILD := $(if $(filter ko,$(EDITION)),--notebooks notebooks/ko --build build/ko)
 KERNEL := keras-training-tips
 # The Python versions the pinned wheels exist for (pyproject.toml's requires-python says the same).
 SUPPORTED_PYTHONS := 3.11 3.12 3.13
@@ -22,12 +27,14 @@ TF_MARK := $(VENV)/.tensorflow
 SITE_STAMP := $(VENV)/.site-installed
 CHECK ?= 0
 
-.PHONY: help setup check-python run test lint lab data bench readme site clean
+.PHONY: help setup check-python run test lint lab data bench readme site translations clean
 
 help:
 	@echo "make run          execute every notebook (full mode; QUICK=1 quick mode; ONLY=06,07 some; RESUME=1 keep what the last run finished)"
 	@echo "make test         ruff + unit tests + every notebook under nbval in quick mode"
 	@echo "make lab          JupyterLab on notebooks/ with the project's kernel (QUICK=1 for quick mode)"
+	@echo "                  (LANG=ko with run or lab: the Korean edition, notebooks/ko → build/ko)"
+	@echo "make translations regenerate notebooks/ko from notebooks/ and translations/ko"
 	@echo "make data         locate, verify (fetch when possible) every dataset, prepare its TFDS copies; print where each came from"
 	@echo "make bench        notebooks 06-08 and 23 in full mode → build/bench.md (accuracy, time, speed ratios)"
 	@echo "make readme       write the last full run (build/run.json) into the README's results block"
@@ -76,7 +83,7 @@ $(SITE_STAMP): requirements-site.txt $(STAMP)
 	@touch $@
 
 run: setup
-	$(PY) -m utils.runner $(if $(call is_on,$(QUICK)),--quick) $(if $(ONLY),--only $(ONLY)) $(if $(call is_on,$(RESUME)),--resume)
+	$(PY) -m utils.runner $(RUN_BUILD) $(if $(call is_on,$(QUICK)),--quick) $(if $(ONLY),--only $(ONLY)) $(if $(call is_on,$(RESUME)),--resume)
 
 lint: setup
 	$(PY) -m ruff check .
@@ -87,7 +94,7 @@ test: lint $(SITE_STAMP)
 
 # The kernels JupyterLab starts inherit KTT_QUICK: quick mode with QUICK=1, full mode otherwise.
 lab: setup
-	KTT_QUICK=$(if $(call is_on,$(QUICK)),1,0) $(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	KTT_QUICK=$(if $(call is_on,$(QUICK)),1,0) $(VENV)/bin/jupyter lab --notebook-dir=$(NOTEBOOK_DIR)
 
 data: setup
 	$(PY) -m utils.data
@@ -99,6 +106,9 @@ readme: setup
 site: $(SITE_STAMP)
 	$(PY) -m utils.site $(if $(call is_on,$(QUICK)),--quick)
 	$(if $(call is_on,$(CHECK)),$(PY) -m utils.site_check)
+
+translations: setup
+	$(PY) -m utils.translations
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

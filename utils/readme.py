@@ -32,6 +32,12 @@ START = "<!-- results:start -->"
 END = "<!-- results:end -->"
 NOTES_START = "<!-- notes:start -->"
 NOTES_END = "<!-- notes:end -->"
+NOTEBOOKS_START = "<!-- notebooks:start -->"  # README.ko.md's notebook table
+NOTEBOOKS_END = "<!-- notebooks:end -->"
+GLOSSARY_START = (
+    "<!-- glossary:start -->"  # README.ko.md's terms, from translations/ko/glossary.json
+)
+GLOSSARY_END = "<!-- glossary:end -->"
 SLOWEST = 3
 
 
@@ -169,6 +175,89 @@ def notes_block(notes_file: Path, notebooks: Path) -> str:
     return site.source_note_map(notes, titles, set(titles), repository="")
 
 
+def korean_notebook_table(notebooks: Path) -> str:
+    """README.ko.md's table of the Korean notebooks, their titles read from the notebooks."""
+    import nbformat
+
+    from . import site
+
+    rows = ["| # | 노트북 |", "|---|---|"]
+    for path in sorted(Path(notebooks).glob("[0-9][0-9]_*.ipynb")):
+        title = site.notebook_title(nbformat.read(path, as_version=4))
+        name = title.split("·", 1)[-1].strip()
+        rows.append(f"| {path.name[:2]} | [{_cell(name)}](notebooks/ko/{path.name}) |")
+    return "\n".join(rows)
+
+
+def _heading(nb, cell_id: str) -> str:
+    for cell in nb.cells:
+        if cell.get("id") == cell_id:
+            first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+            if not first.startswith("#"):
+                raise ValueError(f"cell {cell_id} is not a heading cell")
+            return first.lstrip("#").strip()
+    raise ValueError(f"no cell {cell_id}")
+
+
+def korean_notes_block(notes_file: Path, notebooks: Path) -> str:
+    """README.ko.md's map, one table per source note: each of the note's sections, the Korean
+    notebook section that treats it (its heading, read from the notebook) and what that
+    notebook corrects in the note. Written once, in ``site/source_notes.ko.toml``."""
+    import tomllib
+
+    import nbformat
+
+    with open(notes_file, "rb") as file:
+        notes = tomllib.load(file)["note"]
+    paths = {path.name[:2]: path for path in sorted(Path(notebooks).glob("[0-9][0-9]_*.ipynb"))}
+    loaded = {}
+    parts = []
+    for note in notes:
+        rows = [
+            f"### {note['title']}",
+            "",
+            "| 노트의 내용 | 다루는 노트북과 절 | 바로잡거나 덧붙이는 점 |",
+            "|---|---|---|",
+        ]
+        for section in note["sections"]:
+            places = []
+            for place in section.get("notebooks", []):
+                number = f"{int(place['notebook']):02d}"
+                if number not in paths:
+                    raise ValueError(f"{notes_file}: no Korean notebook {number}")
+                path = paths[number]
+                nb = loaded.setdefault(number, nbformat.read(path, as_version=4))
+                heading = _heading(nb, place["cell"])
+                places.append(f"[{number}](notebooks/ko/{path.name}) {_cell(heading)}")
+            where = "; ".join(places) if places else "—"
+            correction = section.get("correction", "").strip() or "—"
+            rows.append(f"| {_cell(section['section'])} | {where} | {_cell(correction)} |")
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts)
+
+
+def korean_glossary_table(glossary_file: Path) -> str:
+    """README.ko.md's glossary: one row per term of ``translations/ko/glossary.json``."""
+    terms = json.loads(Path(glossary_file).read_text(encoding="utf-8"))["terms"]
+    rows = ["| 한국어 | English | Keras | 설명 |", "|---|---|---|---|"]
+    for term in terms:
+        keras_name = f"`{term['keras']}`" if term["keras"] else ""
+        cells = (term["korean"], term["english"], keras_name, term["note"])
+        rows.append("| " + " | ".join(_cell(value) for value in cells) + " |")
+    return "\n".join(rows)
+
+
+def write_korean_readme(readme: Path, notes_file: Path, notebooks: Path) -> None:
+    """Rewrites README.ko.md's notebook table, glossary and source-note map (none depends on a
+    run); the glossary comes from ``translations/ko/glossary.json``."""
+    text = Path(readme).read_text(encoding="utf-8")
+    glossary = Path(notebooks).parent.parent / "translations" / "ko" / "glossary.json"
+    text = replace_block(text, korean_glossary_table(glossary), GLOSSARY_START, GLOSSARY_END)
+    text = replace_block(text, korean_notebook_table(notebooks), NOTEBOOKS_START, NOTEBOOKS_END)
+    text = replace_block(text, korean_notes_block(notes_file, notebooks), NOTES_START, NOTES_END)
+    Path(readme).write_text(text, encoding="utf-8")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", type=Path, default=BUILD_DIR, help="the folder of run.json")
@@ -196,6 +285,15 @@ def main(argv=None) -> int:
         return 1
     args.readme.write_text(text, encoding="utf-8")
     print(f"{args.readme}: source-note map written from {args.notes}")
+    korean = args.readme.with_name("README.ko.md")
+    korean_notes = args.notes.with_name("source_notes.ko.toml")
+    if korean.is_file() and korean_notes.is_file():
+        try:
+            write_korean_readme(korean, korean_notes, args.notebooks / "ko")
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"make readme: README.ko.md: {exc}", file=sys.stderr)
+            return 1
+        print(f"{korean}: notebook table and source-note map written")
     run_path = args.build / RUN_JSON
     if not run_path.is_file():
         print(f"make readme: no {run_path}; run `make run` first.", file=sys.stderr)

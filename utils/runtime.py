@@ -62,7 +62,8 @@ def device_name() -> str:
 
 
 def setup(seed: int = 42) -> str:
-    """The notebook setup step: quiet logging, seed everything, return a one-line report.
+    """The notebook setup step: quiet logging, seed everything, a Hangul fallback font for
+    figures (:mod:`utils.fonts`), and a one-line report.
 
     The report names the TensorFlow/Keras versions, the device and whether quick mode is on.
     """
@@ -80,6 +81,9 @@ def setup(seed: int = 42) -> str:
 
     tf.get_logger().setLevel("ERROR")
     seed_everything(seed)
+    from .fonts import use_hangul_font
+
+    use_hangul_font()  # Korean figure labels draw as text, not boxes, when a Hangul font exists
     from .mode import is_quick
 
     device = device_name()
