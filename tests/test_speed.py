@@ -494,3 +494,23 @@ def test_log_ticks_are_readable_and_inside_the_range():
     assert speed._log_ticks(0.7, 1.4) == [0.8, 1.0, 1.25]
     assert speed._log_ticks(0.05, 20.0) == [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0]
     assert speed._log_ticks(30.0, 90.0) == [50.0, 80.0]
+
+
+def test_speedup_compares_different_batch_sizes_per_example():
+    small = StepTimes((1.0, 1.0), steps=10, batch_size=32)  # 3.125 ms per example
+    large = StepTimes((2.0, 2.0), steps=10, batch_size=128)  # 1.5625 ms per example
+    assert Speedup(small, large).ratio == pytest.approx(2.0)
+    assert Speedup(small, large, paired=True).range == pytest.approx((2.0, 2.0))
+    assert small.example_us == pytest.approx(3125.0)
+
+
+def test_time_steps_with_steps_per_execution():
+    model = _tiny_model()
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer="sgd", loss=loss, steps_per_execution=4)
+    x, y = _tiny_data(64)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(8).repeat()
+    times = speed.time_steps(model, data, steps=8, batch_size=8, repeats=2)
+    assert len(times.seconds) == 2 and times.steps == 8
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        speed.time_steps(model, data, steps=6, batch_size=8, repeats=1)

@@ -70,6 +70,11 @@ class StepTimes:
         return 1e3 * min(self.seconds) / self.steps, 1e3 * max(self.seconds) / self.steps
 
     @property
+    def example_us(self) -> float:
+        """Median microseconds per training example (compares set-ups of different batch sizes)."""
+        return 1e6 * self.median / (self.steps * self.batch_size)
+
+    @property
     def samples_per_second(self) -> float:
         """Training examples per second at the median window."""
         return self.steps * self.batch_size / self.median
@@ -83,9 +88,10 @@ class StepTimes:
 
 @dataclass(frozen=True)
 class Speedup:
-    """How many times as fast ``candidate`` trains as ``baseline``, per step (> 1: faster).
+    """How many times as fast ``candidate`` trains as ``baseline``, per training example (> 1:
+    faster); for two set-ups of one batch size that is the ratio per step.
 
-    The ratio is that of the two median times per step. ``paired=True`` (set-ups timed by
+    The ratio is that of the two median times per example. ``paired=True`` (set-ups timed by
     :func:`time_interleaved`, whose i-th windows come from the same round): its range runs from
     the smallest to the largest per-round ratio, so a slow spell that hits one round hits both
     sides of it. ``paired=False``: a range that pairs the slowest window of one set-up with the
@@ -108,15 +114,16 @@ class Speedup:
             )
 
     def _round_ratios(self) -> list[float]:
-        base = np.asarray(self.baseline.seconds) / self.baseline.steps
-        cand = np.asarray(self.candidate.seconds) / self.candidate.steps
-        return list(base / cand)
+        base, cand = self.baseline, self.candidate
+        base_seconds = np.asarray(base.seconds) / (base.steps * base.batch_size)
+        cand_seconds = np.asarray(cand.seconds) / (cand.steps * cand.batch_size)
+        return list(base_seconds / cand_seconds)
 
     @property
     def ratio(self) -> float:
-        """Baseline median time per step ÷ candidate median time per step (always inside
+        """Baseline median time per example ÷ candidate median time per example (always inside
         ``range``: if every round's ratio is at least r, so is the ratio of the medians)."""
-        return self.baseline.step_ms / self.candidate.step_ms
+        return self.baseline.example_us / self.candidate.example_us
 
     @property
     def range(self) -> tuple[float, float]:
@@ -126,8 +133,8 @@ class Speedup:
             # the ratio of the medians lies inside in exact arithmetic; rounding can put it one
             # float outside (then a plot's error bar would be negative): keep it inside
             return float(min(*ratios, self.ratio)), float(max(*ratios, self.ratio))
-        base_low, base_high = self.baseline.step_ms_range
-        cand_low, cand_high = self.candidate.step_ms_range
+        base_low, base_high = (t / self.baseline.batch_size for t in self.baseline.step_ms_range)
+        cand_low, cand_high = (t / self.candidate.batch_size for t in self.candidate.step_ms_range)
         return base_low / cand_high, base_high / cand_low
 
     @property
@@ -176,8 +183,17 @@ def _check_model(model) -> None:
 
 def _time_window(model, dataset, steps: int) -> float:
     """Seconds of ``steps`` training steps: one ``fit`` of ``steps + 1`` steps, timed from the end
-    of its first step (which pays for starting the data iterator) to the end of the last."""
+    of its first step (which pays for starting the data iterator) to the end of the last.
+
+    A model compiled with ``steps_per_execution=k`` runs k steps per call (and per callback):
+    then ``steps`` must be a multiple of k, and the first k steps are the untimed ones."""
     import keras
+
+    per_call = int(getattr(model, "steps_per_execution", 1) or 1)
+    if steps % per_call:
+        raise ValueError(
+            f"steps ({steps}) must be a multiple of the model's steps_per_execution ({per_call})"
+        )
 
     class _Window(keras.callbacks.Callback):
         def __init__(self):
@@ -196,15 +212,15 @@ def _time_window(model, dataset, steps: int) -> float:
     model.fit(
         dataset,
         epochs=1,
-        steps_per_epoch=steps + 1,
+        steps_per_epoch=steps + per_call,
         callbacks=[window],
         shuffle=False,
         verbose=0,
     )
-    if window.done != steps + 1:
+    if window.done != steps // per_call + 1:
         raise ValueError(
-            f"asked for {steps + 1} steps, the dataset gave {window.done}: it ran out; give it "
-            "more batches (e.g. dataset.repeat())"
+            f"asked for {steps + per_call} steps, the dataset gave {window.done * per_call}: it "
+            "ran out; give it more batches (e.g. dataset.repeat())"
         )
     return window.seconds
 
