@@ -25,7 +25,8 @@ KOREAN_UNDER_NBVAL = ("01_", "04_", "07_", "25_")
 
 def pytest_ignore_collect(collection_path, config):
     path = Path(collection_path)
-    if path.suffix == ".ipynb" and path.parent.name == "ko" and path.parent.parent.name == "notebooks":
+    in_korean_edition = path.parent.name == "ko" and path.parent.parent.name == "notebooks"
+    if path.suffix == ".ipynb" and in_korean_edition:
         return not path.name.startswith(KOREAN_UNDER_NBVAL)
     return None
 
