@@ -514,3 +514,14 @@ def test_time_steps_with_steps_per_execution():
     assert len(times.seconds) == 2 and times.steps == 8
     with pytest.raises(ValueError, match="steps_per_execution"):
         speed.time_steps(model, data, steps=6, batch_size=8, repeats=1)
+
+
+def test_time_interleaved_takes_a_batch_size_per_setup(clock):
+    small = _ScriptedModel(clock, [1.0] * 3, name="small")
+    large = _ScriptedModel(clock, [2.0] * 3, name="large")
+    setups = {"small": (small, None), "large": (large, None, 16)}
+    times = speed.time_interleaved(setups, steps=2, batch_size=4, repeats=2)
+    assert times["small"].batch_size == 4 and times["large"].batch_size == 16
+    assert speed.compare(times["small"], times["large"], paired=True).ratio == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="batch_size"):
+        speed.time_interleaved({"bad": (small, None, 0)}, steps=2, batch_size=4)

@@ -237,26 +237,34 @@ def time_interleaved(
     Each window is its own ``fit`` call, timed from the end of its first step, so starting the
     data iterator (e.g. filling a shuffle buffer) is not counted. ``dataset`` must not run out
     (use ``.repeat()``). The i-th window of every set-up comes from round i: compare two of them
-    with ``compare(a, b, paired=True)``.
+    with ``compare(a, b, paired=True)``. A set-up may be a triple ``(model, dataset, batch_size)``
+    when its batches differ in size from ``batch_size``; compare such set-ups per example.
     """
     steps = check_int("steps", steps, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     repeats = check_int("repeats", repeats, minimum=1)
     if not isinstance(setups, dict) or not setups:
         raise TypeError("setups must be a non-empty dict {name: (model, dataset)}")
+    sizes = {}
     for name, setup in setups.items():
-        if not (isinstance(setup, tuple) and len(setup) == 2):
-            raise TypeError(f"setups[{name!r}] must be a (model, dataset) pair")
+        if not (isinstance(setup, tuple) and len(setup) in (2, 3)):
+            raise TypeError(
+                f"setups[{name!r}] must be a (model, dataset) pair or a (model, dataset, "
+                "batch_size) triple"
+            )
         _check_model(setup[0])
+        sizes[name] = check_int(
+            f"setups[{name!r}]'s batch_size", (*setup, batch_size)[2], minimum=1
+        )
     names = list(setups)
     for name in names:
-        _time_window(*setups[name], steps)  # warm-up
+        _time_window(*setups[name][:2], steps)  # warm-up
     seconds = {name: [] for name in names}
     for round_ in range(repeats):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
-            seconds[name].append(_time_window(*setups[name], steps))
-    return {name: StepTimes(tuple(seconds[name]), steps, batch_size) for name in names}
+            seconds[name].append(_time_window(*setups[name][:2], steps))
+    return {name: StepTimes(tuple(seconds[name]), steps, sizes[name]) for name in names}
 
 
 def time_steps(model, dataset, *, steps: int, batch_size: int, repeats: int = 5) -> StepTimes:
