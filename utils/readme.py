@@ -241,7 +241,7 @@ def korean_glossary_table(glossary_file: Path) -> str:
     terms = json.loads(Path(glossary_file).read_text(encoding="utf-8"))["terms"]
     rows = ["| 한국어 | English | Keras | 설명 |", "|---|---|---|---|"]
     for term in terms:
-        keras_name = f"`{term['keras']}`" if term["keras"] else ""
+        keras_name = ", ".join(f"`{name}`" for name in term["keras"].split(", ") if name)
         cells = (term["korean"], term["english"], keras_name, term["note"])
         rows.append("| " + " | ".join(_cell(value) for value in cells) + " |")
     return "\n".join(rows)
