@@ -36,7 +36,7 @@ help:
 	@echo "                  (LANG=ko with run or lab: the Korean edition, notebooks/ko → build/ko)"
 	@echo "make translations regenerate notebooks/ko from notebooks/ and translations/ko"
 	@echo "make data         locate, verify (fetch when possible) every dataset, prepare its TFDS copies; print where each came from"
-	@echo "make bench        notebooks 06-08 and 23 in full mode → build/bench.md (accuracy, time, speed ratios)"
+	@echo "make bench        notebooks 06-08 and 23 in full mode, 3 runs → build/bench.md (medians, targets, speed ratios)"
 	@echo "make readme       write the last full run (build/run.json) into the README's results block"
 	@echo "make site         a static HTML book of the last run's executed notebooks → build/site/ (CHECK=1: open it in Chromium)"
 	@echo "make setup        the virtual environment ($(VENV)) with pinned requirements (GPU=1: NVIDIA GPU)"

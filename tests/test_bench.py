@@ -132,23 +132,71 @@ def test_main_no_run_tabulates_existing_records_into_bench_md(tmp_path, monkeypa
     assert bench.main(["--no-run", "--build", str(tmp_path)]) == 0
     text = (tmp_path / "bench.md").read_text(encoding="utf-8")
     assert text.startswith("# Benchmark\n") and text == capsys.readouterr().out.rstrip("\n") + "\n"
-    main, other = bench.bench_table(bench.load_results(tmp_path / "results"))
-    assert f"\n\n{main}\n\n## Other measurements\n\n{other}\n" in text
+    records = bench.median_records([bench.load_results(tmp_path / "results")])
+    main, other = bench.bench_table(records)
+    targets = bench.target_table(records)
+    assert f"\n\n{main}\n\n## Targets\n\n{targets}\n\n## Other measurements\n\n{other}\n" in text
     assert "| 06_fashion_mnist | x" in text
 
 
-def test_main_runs_notebooks_06_to_08_and_23_and_passes_on_their_exit_code(tmp_path, monkeypatch):
+def test_main_runs_notebooks_06_to_08_and_23_repeatedly_and_passes_on_a_failure(
+    tmp_path, monkeypatch
+):
     calls = []
 
-    def fake_runner(argv):  # a run in which one notebook failed
+    def fake_runner(argv):  # three runs; in the second, one notebook failed
         calls.append(argv)
-        _write_records(tmp_path, {"07_imdb": _rec("07_imdb", **FULL_06)})
-        return 1
+        build = tmp_path / "bench-runs" / str(len(calls))
+        _write_records(
+            build, {"07_imdb": _rec("07_imdb", **FULL_06 | {"train_seconds": len(calls)})}
+        )
+        return 1 if len(calls) == 2 else 0
 
     monkeypatch.setattr(bench.runner, "main", fake_runner)
     assert bench.main(["--build", str(tmp_path)]) == 1
-    assert calls == [["--only", "06_,07_,08_,23_", "--build", str(tmp_path)]]
-    assert "| 07_imdb" in (tmp_path / "bench.md").read_text(encoding="utf-8")
+    assert calls == [
+        ["--only", "06_,07_,08_,23_", "--build", str(tmp_path / "bench-runs" / str(k))]
+        for k in (1, 2, 3)
+    ]
+    text = (tmp_path / "bench.md").read_text(encoding="utf-8")
+    assert "medians of 3 runs" in text
+    _, rows = _main_rows(text.split("\n\n", 2)[2])
+    assert rows["07_imdb"]["train_seconds"] == "2"  # the median of 1, 2 and 3
+
+
+def test_median_records_take_medians_of_numbers_and_keep_the_rest():
+    runs = [
+        {"06_fashion_mnist": _rec("06_fashion_mnist", **FULL_06 | {"train_seconds": s})}
+        for s in (300.0, 250.0, 260.0)
+    ]
+    merged = bench.median_records(runs)["06_fashion_mnist"]
+    assert merged["metrics"]["train_seconds"] == 260.0
+    assert merged["metrics"]["model"] == "CNN bn=True" and merged["runs"] == 3
+    with pytest.raises(ValueError, match="runs"):
+        bench.median_records([])
+
+
+@pytest.mark.parametrize(
+    "metrics, quick, verdicts",
+    [
+        (FULL_06 | {"mlp_test_accuracy": 0.901, "mlp_seconds": 50}, False, ["not met", "met"]),
+        (FULL_06 | {"test_accuracy": 0.946, "train_seconds": 299}, False, ["met", "not measured"]),
+        (FULL_06, True, ["not measured (quick mode)", "not measured"]),
+    ],
+)
+def test_targets_are_met_not_met_or_not_measured(metrics, quick, verdicts):
+    records = {"06_fashion_mnist": _rec("06_fashion_mnist", quick=quick, **metrics)}
+    header, *rows = _cells(bench.target_table(records))
+    assert header == ["target", "test accuracy", "training seconds", "verdict"]
+    assert [row[3] for row in rows[:2]] == verdicts
+    assert rows[2][3].startswith("not measured")  # the GPU target, on a CPU
+
+
+def test_a_gpu_record_is_held_to_the_gpu_target():
+    gpu = FULL_06 | {"device": "NVIDIA H100 (1 GPU)", "test_accuracy": 0.951, "train_seconds": 55}
+    records = {"06_fashion_mnist": _rec("06_fashion_mnist", **gpu)}
+    rows = _cells(bench.target_table(records))[1:]
+    assert rows[0][3].startswith("not measured (ran on NVIDIA") and rows[2][3] == "met"
 
 
 def test_the_speed_lesson_adds_measurements_but_no_main_row():
