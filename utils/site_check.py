@@ -5,11 +5,13 @@
 leave 127.0.0.1 is recorded and aborted, so a check never reaches the network. For each page,
 :meth:`SiteBrowser.open` reports the console errors, uncaught exceptions, failed requests and
 responses >= 400, requests to other hosts, images that did not load (natural width 0), how many
-equations MathJax rendered and which were left as raw TeX.
+equations MathJax rendered and which were left as raw TeX, the page's language (``lang``: "ko" on
+the Korean section's pages, ``ko/``) and whether its text decoded (UTF-8, no U+FFFD).
 
-``python -m utils.site_check [build/site]`` (``make site CHECK=1``) opens every page and writes
-screenshots of the landing page and of the first notebook page (its top and its first figure)
-to ``build/site-screenshots/``;
+``python -m utils.site_check [build/site]`` (``make site CHECK=1``) opens every page, the Korean
+section's included, and writes screenshots of the landing page and of the first notebook page
+(its top and its first figure), and of the Korean landing page and first Korean notebook page
+when the site has them, to ``build/site-screenshots/``;
 tests/test_site.py runs the same checks on a small site.
 """
 
@@ -59,6 +61,15 @@ _MATH = """async () => {
   return {rendered: document.querySelectorAll("mjx-container").length, raw: raw};
 }"""
 
+# The page's language and whether its text decoded: a page read in another encoding than the
+# one it was written in shows mojibake or U+FFFD (Korean text would).
+_TEXT = """() => ({
+  lang: document.documentElement.lang || "",
+  charset: document.characterSet,
+  undecoded: (document.body ? document.body.innerText : "").includes("\\uFFFD"),
+})"""
+KOREAN = "ko"  # the Korean section's folder (utils/site.py)
+
 
 def find_chromium() -> str | None:
     """Debian's Chromium (``chromium``), or the browser ``$KTT_CHROMIUM`` names."""
@@ -84,6 +95,9 @@ class PageReport:
     images: int = 0
     math_rendered: int = 0
     raw_math: list[str] = field(default_factory=list)
+    lang: str = ""  # the page's <html lang>
+    # a charset not UTF-8, text with U+FFFD, a Korean page without lang="ko"
+    encoding: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
@@ -92,6 +106,7 @@ class PageReport:
         found += [f"request outside the site: {url}" for url in self.outside]
         found += [f"image did not load: {src}" for src in self.broken_images]
         found += [f"equation not rendered: {tex}" for tex in self.raw_math]
+        found += [f"text: {text}" for text in self.encoding]
         return found
 
 
@@ -185,6 +200,14 @@ class SiteBrowser:
         report.images = self.page.evaluate("document.images.length")
         math = self.page.evaluate(_MATH)
         report.math_rendered, report.raw_math = math["rendered"], math["raw"]
+        text = self.page.evaluate(_TEXT)
+        report.lang = text["lang"]
+        if text["charset"].upper() != "UTF-8":
+            report.encoding.append(f"read as {text['charset']}, not UTF-8")
+        if text["undecoded"]:
+            report.encoding.append("U+FFFD in the text (bytes that did not decode)")
+        if path.startswith(f"{KOREAN}/") and report.lang != KOREAN:  # site/conf.py sets it
+            report.encoding.append(f'lang="{report.lang}" on a page of the Korean section')
         self.page.wait_for_load_state("networkidle")  # what the checks asked for
         return report
 
@@ -229,22 +252,33 @@ def pages(site: Path) -> list[str]:
     return sorted(found, key=lambda path: (path != "index.html", path))
 
 
+def korean_pages(site: Path) -> list[str]:
+    """The pages of the Korean section (``ko/``), its landing page first."""
+    return [path for path in pages(site) if path.startswith(f"{KOREAN}/")]
+
+
 def check_site(site: Path, shots: Path | None = None) -> list[PageReport]:
-    """Opens every page; with ``shots``, writes screenshots of the landing page and the first
-    notebook page there."""
+    """Opens every page (the Korean section's too); with ``shots``, writes screenshots of the
+    landing page and the first notebook page there, and of the Korean ones if any."""
     with SiteBrowser(site) as browser:
         reports = [browser.open(path) for path in pages(site)]
         if shots is not None:
-            notebooks = [path for path in pages(site) if path.startswith("notebooks/")]
-            browser.screenshot("index.html", Path(shots) / "landing.png")
-            if notebooks:
-                browser.screenshot(notebooks[0], Path(shots) / "notebook.png", full_page=False)
-                browser.screenshot(
-                    notebooks[0],
-                    Path(shots) / "notebook-figure.png",
-                    full_page=False,
-                    at=".cell_output img",
-                )
+            for prefix, name in (("", ""), (f"{KOREAN}/", f"{KOREAN}-")):
+                landing = f"{prefix}index.html"
+                if not (Path(site) / landing).is_file():
+                    continue
+                notebooks = [path for path in pages(site) if path.startswith(f"{prefix}notebooks/")]
+                browser.screenshot(landing, Path(shots) / f"{name}landing.png")
+                if notebooks:
+                    browser.screenshot(
+                        notebooks[0], Path(shots) / f"{name}notebook.png", full_page=False
+                    )
+                    browser.screenshot(
+                        notebooks[0],
+                        Path(shots) / f"{name}notebook-figure.png",
+                        full_page=False,
+                        at=".cell_output img",
+                    )
     return reports
 
 
@@ -265,9 +299,10 @@ def main(argv=None) -> int:
         bad += bool(report.problems)
     images = sum(report.images for report in reports)
     maths = sum(report.math_rendered for report in reports)
+    korean = sum(report.path.startswith(f"{KOREAN}/") for report in reports)
     print(
-        f"site check: {len(reports)} pages, {images} images, {maths} equations rendered; "
-        f"{bad} page(s) with problems; screenshots in {args.shots}"
+        f"site check: {len(reports)} pages ({korean} in the Korean section), {images} images, "
+        f"{maths} equations rendered; {bad} page(s) with problems; screenshots in {args.shots}"
     )
     return 1 if bad else 0
 
