@@ -17,20 +17,6 @@ os.environ["MPLBACKEND"] = "Agg"
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 os.environ["KTT_RESULTS_DIR"] = str(ROOT / "build" / "test-results")
 
-# The Korean edition (notebooks/ko) under nbval: these notebooks only, to keep CI's time. Every
-# Korean notebook's code is checked to be its English notebook's (tests/test_translations.py),
-# and the English ones all run.
-KOREAN_UNDER_NBVAL = ("01_", "04_", "07_", "25_")
-
-
-def pytest_ignore_collect(collection_path, config):
-    path = Path(collection_path)
-    in_korean_edition = path.parent.name == "ko" and path.parent.parent.name == "notebooks"
-    if path.suffix == ".ipynb" and in_korean_edition:
-        return not path.name.startswith(KOREAN_UNDER_NBVAL)
-    return None
-
-
 HARNESS_ENV = {k: os.environ[k] for k in ("KTT_QUICK", "MPLBACKEND", "KTT_RESULTS_DIR")}
 
 

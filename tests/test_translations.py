@@ -237,3 +237,16 @@ def test_a_korean_label_renders_without_missing_glyphs(tmp_path):
         plt.close(figure)
     missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
     assert not missing, missing
+
+
+def test_make_test_executes_only_the_documented_korean_notebooks():
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "--nbval-lax", "notebooks"]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300).stdout
+    collected = sorted(
+        {line.split("::")[0] for line in out.splitlines() if "notebooks/ko/" in line}
+    )
+    assert [Path(p).name[:3] for p in collected] == ["01_", "04_", "07_", "25_"]
+    assert "01, 04, 07, 25" in (ROOT / "README.ko.md").read_text("utf-8")
