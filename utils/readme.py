@@ -199,17 +199,23 @@ def _heading(nb, cell_id: str) -> str:
     raise ValueError(f"no cell {cell_id}")
 
 
-def korean_notes_block(notes_file: Path, notebooks: Path) -> str:
+def korean_notes_block(notes_file: Path, notebooks: Path, fallback: Path | None = None) -> str:
     """README.ko.md's map, one table per source note: each of the note's sections, the Korean
     notebook section that treats it (its heading, read from the notebook) and what that
-    notebook corrects in the note. Written once, in ``site/source_notes.ko.toml``."""
+    notebook corrects in the note. Written once, in ``site/source_notes.ko.toml``. A notebook
+    missing from ``notebooks`` is read from ``fallback`` (the English ones: same cell ids)."""
     import tomllib
 
     import nbformat
 
     with open(notes_file, "rb") as file:
         notes = tomllib.load(file)["note"]
-    paths = {path.name[:2]: path for path in sorted(Path(notebooks).glob("[0-9][0-9]_*.ipynb"))}
+    folders = [Path(fallback)] if fallback is not None else []
+    paths = {
+        path.name[:2]: path
+        for folder in [*folders, Path(notebooks)]  # the Korean copy wins
+        for path in sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    }
     loaded = {}
     parts = []
     for note in notes:

@@ -466,16 +466,9 @@ def korean_notes_map(
     made the site's: a Korean notebook's to its page (relative to ``ko/index``). A notebook not
     translated yet is read from its English copy (the same cell ids) and its link, marked
     "영어판", goes to its English page, or to the repository when that is not in the site."""
-    import tempfile
-
     from .readme import korean_notes_block
 
-    korean = {path.name[:2]: path for path in Path(korean_notebooks).glob("[0-9][0-9]_*.ipynb")}
-    english = {path.name[:2]: path for path in Path(english_notebooks).glob("[0-9][0-9]_*.ipynb")}
-    with tempfile.TemporaryDirectory() as folder:
-        for path in {**english, **korean}.values():
-            (Path(folder) / path.name).symlink_to(Path(path).resolve())
-        block = korean_notes_block(Path(notes_file), Path(folder))
+    block = korean_notes_block(Path(notes_file), Path(korean_notebooks), Path(english_notebooks))
 
     def relink(match: re.Match) -> str:
         number, name = match.group(1), match.group(2)
