@@ -9,6 +9,10 @@ Keras.
   label-smoothed cross-entropy from integer labels. Compared with the formula written out in
   NumPy (targets 1 - s + s/K for the true class, s/K for the others) in float64; Keras computes
   in float32, so the tolerance is relative 1e-5.
+* ``build_cnn`` (section 4): stride-2 convolutions shrink the maps exactly as the max-pooling
+  layers they replace; batch norm goes through ``utils.layers.FusedBatchNormalization`` (itself
+  tested against Keras in test_layers.py) and the convolutions before it drop their bias; half
+  the filters has about a quarter of the multiply-adds (``utils.profiling.forward_flops``).
 """
 
 import ast
@@ -21,6 +25,9 @@ import tensorflow as tf
 from nbcode import NOTEBOOKS, python_source, scratch
 from sklearn.metrics import accuracy_score
 
+from utils import profiling
+from utils.layers import FusedBatchNormalization
+
 most_confident_mistakes = scratch("06_fashion_mnist")["most_confident_mistakes"]
 
 
@@ -32,7 +39,12 @@ def _notebook_function(notebook, name):
             continue
         for node in ast.parse(python_source(cell.source)).body:
             if isinstance(node, ast.FunctionDef) and node.name == name:
-                ns = {"keras": keras, "np": np, "tf": tf}
+                ns = {
+                    "keras": keras,
+                    "np": np,
+                    "tf": tf,
+                    "FusedBatchNormalization": FusedBatchNormalization,
+                }
                 module = ast.Module(body=[node], type_ignores=[])
                 exec(compile(module, f"{notebook}.ipynb[{name}]", "exec"), ns)
                 return ns[name]
@@ -176,3 +188,39 @@ def test_smoothed_loss_rejects_labels_out_of_range_like_keras(label):
     y[2] = label  # Keras's SparseCategoricalCrossentropy raises InvalidArgumentError here
     with pytest.raises((ValueError, tf.errors.InvalidArgumentError)):
         smoothed_loss(0.1)(y, logits)
+
+
+build_cnn = _notebook_function("06_fashion_mnist", "build_cnn")
+
+
+def _shapes(model, layer_type):
+    return [
+        tuple(layer.output.shape[1:]) for layer in model.layers if isinstance(layer, layer_type)
+    ]
+
+
+def test_stride_2_convolutions_shrink_the_maps_like_max_pooling():
+    pooled, strided = build_cnn(), build_cnn(strided=True)
+    assert not _shapes(strided, keras.layers.MaxPooling2D)
+    assert _shapes(strided, keras.layers.Conv2D) == [(14, 14, 32), (7, 7, 64), (7, 7, 128)]
+    assert pooled.outputs[0].shape == strided.outputs[0].shape == (None, 10)
+    assert pooled.layers[-3].input.shape == strided.layers[-3].input.shape  # Flatten: 7×7×128
+
+
+def test_batch_norm_is_the_fused_layer_after_bias_free_convolutions():
+    model = build_cnn(batch_norm=True, momentum=0.8)
+    norms = [layer for layer in model.layers if isinstance(layer, FusedBatchNormalization)]
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(norms) == len(convolutions) == 3 and {norm.momentum for norm in norms} == {0.8}
+    assert not any(layer.use_bias for layer in convolutions)
+    assert all(
+        layer.use_bias for layer in build_cnn().layers if isinstance(layer, keras.layers.Conv2D)
+    )
+
+
+def test_half_the_filters_has_about_a_quarter_of_the_multiply_adds():
+    def flops(model):
+        return sum(row["flops"] for row in profiling.forward_flops(model))
+
+    ratio = flops(build_cnn(filters=(16, 32, 64))) / flops(build_cnn())
+    assert 0.2 < ratio < 0.35

@@ -207,3 +207,41 @@ def test_the_speed_lesson_adds_measurements_but_no_main_row():
     main, other = bench.bench_table(records)
     assert "23_training_speed" not in main
     assert "| 23_training_speed | xla_speedup" in other and "slower" in other
+
+
+def test_notebook_targets_follow_the_device():
+    on_cpu = bench.notebook_targets("06_fashion_mnist", "CPU (2 cores)")
+    assert set(on_cpu) == {"test_accuracy", "mlp_test_accuracy"}
+    assert (on_cpu["test_accuracy"].min_accuracy, on_cpu["test_accuracy"].max_seconds) == (
+        0.945,
+        300,
+    )
+    on_gpu = bench.notebook_targets("06_fashion_mnist", "GPU (NVIDIA H100)")
+    assert set(on_gpu) == {"test_accuracy"} and on_gpu["test_accuracy"].max_seconds == 60
+
+
+def test_notebook_targets_reject_bad_input():
+    with pytest.raises(ValueError, match="notebook"):
+        bench.notebook_targets("99_nothing", "CPU")
+    with pytest.raises(TypeError, match="device"):
+        bench.notebook_targets("06_fashion_mnist", None)
+
+
+def test_main_only_runs_the_named_bench_notebooks(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_runner(argv):
+        calls.append(argv)
+        _write_records(
+            tmp_path / "bench-runs" / "1", {"06_fashion_mnist": _rec("06_fashion_mnist", **FULL_06)}
+        )
+        return 0
+
+    monkeypatch.setattr(bench.runner, "main", fake_runner)
+    monkeypatch.setattr(bench, "_versions", lambda: "CPU (2 cores) · a CPU")
+    assert bench.main(["--build", str(tmp_path), "--repeats", "1", "--only", "06"]) == 0
+    assert calls == [["--only", "06_", "--build", str(tmp_path / "bench-runs" / "1")]]
+    text = (tmp_path / "bench.md").read_text(encoding="utf-8")
+    assert "CPU (2 cores) · a CPU · 1 run" in text
+    with pytest.raises(SystemExit):
+        bench.main(["--build", str(tmp_path), "--only", "05"])

@@ -68,6 +68,22 @@ TARGETS = (
 )
 
 
+def notebook_targets(notebook: str, device: str) -> dict[str, Target]:
+    """The targets a notebook is held to on ``device`` (a name as ``runtime.device_name()`` gives
+    it: one with "GPU" in it is a GPU), keyed by the record's accuracy key."""
+    if not isinstance(notebook, str) or not isinstance(device, str):
+        raise TypeError("notebook and device must be strings")
+    known = {target.notebook for target in TARGETS}
+    if notebook not in known:
+        raise ValueError(f"notebook must be one of {sorted(known)}, got {notebook!r}")
+    kind = "GPU" if "GPU" in device else "CPU"
+    return {
+        target.accuracy_key: target
+        for target in TARGETS
+        if target.notebook == notebook and target.device == kind
+    }
+
+
 def target_table(records: dict[str, dict], targets=TARGETS) -> str:
     """One row per target: what it asks, what the record measured, and the verdict."""
     rows = []
@@ -160,19 +176,41 @@ def bench_table(records: dict[str, dict]) -> tuple[str, str]:
     return main, other
 
 
+def _versions() -> str:
+    """Device, CPU, Python, TensorFlow and Keras, for the bench header."""
+    import keras
+    import tensorflow as tf
+
+    from .runtime import device_name
+
+    return (
+        f"{device_name()} · {runner.cpu_model()} · Python "
+        f"{platform.python_version()} · TensorFlow {tf.__version__} · Keras {keras.__version__}"
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", type=Path, default=BUILD_DIR)
     parser.add_argument("--no-run", action="store_true", help="tabulate existing records only")
     parser.add_argument("--repeats", type=int, default=3, help="runs to take medians over")
+    parser.add_argument(
+        "--only", default="", help="some of the bench notebooks only, by number (e.g. 06,23)"
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
+    chosen = [number.strip() for number in args.only.split(",") if number.strip()]
+    bench_numbers = [prefix.rstrip("_") for prefix in BENCH_NOTEBOOKS]
+    unknown = [number for number in chosen if number not in bench_numbers]
+    if unknown:
+        parser.error(f"--only takes numbers among {','.join(bench_numbers)}, got {unknown}")
+    notebooks = [f"{number}_" for number in chosen] or list(BENCH_NOTEBOOKS)
     code = 0
     run_dirs = [args.build / "bench-runs" / str(k) for k in range(1, args.repeats + 1)]
     if not args.no_run:
         for run_dir in run_dirs:
-            only = ["--only", ",".join(BENCH_NOTEBOOKS)]
+            only = ["--only", ",".join(notebooks)]
             code = runner.main([*only, "--build", str(run_dir)]) or code
     found = [d / "results" for d in run_dirs if (d / "results").is_dir()]
     if not found:  # records of an ordinary `make run` in the build folder itself
@@ -182,7 +220,7 @@ def main(argv=None) -> int:
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     runs = len(found)
     text = (
-        f"# Benchmark\n\n{stamp} · {platform.machine()} · Python {platform.python_version()} · "
+        f"# Benchmark\n\n{stamp} · {_versions()} · "
         f"{'medians of ' + str(runs) + ' runs' if runs > 1 else '1 run'}"
         f"\n\n{main_table}\n\n## Targets\n\n{target_table(records)}"
         f"\n\n## Other measurements\n\n{other}\n"
