@@ -238,10 +238,21 @@ def test_main_only_runs_the_named_bench_notebooks(tmp_path, monkeypatch):
         return 0
 
     monkeypatch.setattr(bench.runner, "main", fake_runner)
-    monkeypatch.setattr(bench, "_versions", lambda: "CPU (2 cores) · a CPU")
+    monkeypatch.setattr(bench, "_versions", lambda run_files: "CPU (2 cores) · a CPU")
     assert bench.main(["--build", str(tmp_path), "--repeats", "1", "--only", "06"]) == 0
     assert calls == [["--only", "06_", "--build", str(tmp_path / "bench-runs" / "1")]]
     text = (tmp_path / "bench.md").read_text(encoding="utf-8")
     assert "CPU (2 cores) · a CPU · 1 run" in text
     with pytest.raises(SystemExit):
         bench.main(["--build", str(tmp_path), "--only", "05"])
+
+
+def test_the_header_names_what_the_newest_run_recorded(tmp_path):
+    older, newer = tmp_path / "1" / "run.json", tmp_path / "2" / "run.json"
+    newer.parent.mkdir()
+    run = {"device": "CPU (2 cores)", "cpu": "AMD EPYC", "python": "3.11.7"}
+    newer.write_text(json.dumps(run | {"tensorflow": "2.21.0", "keras": "3.15.1"}))
+    assert bench._versions([older, newer]) == (
+        "CPU (2 cores) · AMD EPYC · Python 3.11.7 · TensorFlow 2.21.0 · Keras 3.15.1"
+    )
+    assert "Python" in bench._versions([older])  # no run.json: the machine and Python only

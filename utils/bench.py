@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import platform
 import statistics
 import sys
@@ -176,17 +177,17 @@ def bench_table(records: dict[str, dict]) -> tuple[str, str]:
     return main, other
 
 
-def _versions() -> str:
-    """Device, CPU, Python, TensorFlow and Keras, for the bench header."""
-    import keras
-    import tensorflow as tf
-
-    from .runtime import device_name
-
-    return (
-        f"{device_name()} · {runner.cpu_model()} · Python "
-        f"{platform.python_version()} · TensorFlow {tf.__version__} · Keras {keras.__version__}"
-    )
+def _versions(run_files: list[Path]) -> str:
+    """Device, CPU, Python, TensorFlow and Keras for the bench header, as the runner recorded
+    them in the newest ``run.json`` (what the notebooks' kernels saw); less without one."""
+    for path in reversed(run_files):
+        if path.is_file():
+            run = json.loads(path.read_text(encoding="utf-8"))
+            return (
+                f"{run['device']} · {run['cpu']} · Python {run['python']} · TensorFlow "
+                f"{run['tensorflow']} · Keras {run['keras']}"
+            )
+    return f"{platform.machine()} · Python {platform.python_version()}"
 
 
 def main(argv=None) -> int:
@@ -220,7 +221,7 @@ def main(argv=None) -> int:
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     runs = len(found)
     text = (
-        f"# Benchmark\n\n{stamp} · {_versions()} · "
+        f"# Benchmark\n\n{stamp} · {_versions([d / runner.RUN_JSON for d in run_dirs])} · "
         f"{'medians of ' + str(runs) + ' runs' if runs > 1 else '1 run'}"
         f"\n\n{main_table}\n\n## Targets\n\n{target_table(records)}"
         f"\n\n## Other measurements\n\n{other}\n"
